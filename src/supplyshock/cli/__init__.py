@@ -1,0 +1,12 @@
+"""The ``supplyshock`` command line: thin commands over the same functions the API uses.
+
+Each sub-module registers its commands on :data:`app`; this module imports them all.
+"""
+
+from __future__ import annotations
+
+# Command modules register themselves on import; order sets the order in --help.
+from supplyshock.cli import network as _network  # noqa: E402,F401  (schema, validate)
+from supplyshock.cli._common import app
+
+__all__ = ["app"]

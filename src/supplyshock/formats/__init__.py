@@ -1,0 +1,1 @@
+"""Reading and writing files into domain objects, with validation."""
