@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The project's two commands, standard library only, so a bare Python 3.11 can run them.
+
+    python3 tasks.py run    # set up .venv, then start supplyshock on its embedded default
+    python3 tasks.py test   # set up .venv with test extras, then lint, type-check and test
+
+CI runs ``python3 tasks.py test`` (see .ci/run): exactly what a developer runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+RUN_EXTRAS = "web"
+TEST_EXTRAS = "web,postgres,distributed,sim,dev"
+
+
+def sh(*cmd: str | Path, check: bool = True) -> int:
+    print("+ " + " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check).returncode
+
+
+def ensure_venv(extras: str) -> None:
+    """Create .venv and install the package with ``extras``; skip when nothing changed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"supplyshock needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / f".installed-{extras.replace(',', '-')}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    sh(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    sh(PY, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]")
+    stamp.write_text(digest)
+
+
+def run(args: list[str]) -> int:
+    ensure_venv(RUN_EXTRAS)
+    return sh(BIN / "supplyshock", "run", *args, check=False)
+
+
+def test(args: list[str]) -> int:
+    ensure_venv(TEST_EXTRAS)
+    steps: list[list[str | Path]] = [
+        [BIN / "ruff", "check", "src", "tests", "bench", "tasks.py"],
+        [BIN / "ruff", "format", "--check", "src", "tests", "bench", "tasks.py"],
+        [BIN / "mypy"],
+        [PY, "-m", "pytest", *(args or ["-q"])],
+    ]
+    for step in steps:
+        rc = sh(*step, check=False)
+        if rc != 0:
+            print(f"FAILED: {' '.join(str(s) for s in step)} (exit {rc})", flush=True)
+            return rc
+    return 0
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    cmd, rest = sys.argv[1], sys.argv[2:]
+    return run(rest) if cmd == "run" else test(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
