@@ -196,7 +196,9 @@ def test_csv_rows_load_when_valid(tmp_path: Path) -> None:
         "share: 1.0", "share: 0.6"
     )
     write(tmp_path, text)
-    (tmp_path / "lanes.csv").write_text("id,supplier,customer,part,share\nl2,magfab,plant,magnet,\n")
+    (tmp_path / "lanes.csv").write_text(
+        "id,supplier,customer,part,share\nl2,magfab,plant,magnet,\n"
+    )
     net = load_network(tmp_path / "net.yaml")
     l2 = next(ln for ln in net.lanes if ln.id == "l2")
     # l2 has no share: it takes the rest, 1 - 0.6 = 0.4.

@@ -153,7 +153,12 @@ def show(report: ExposureReport, *, all_paths: bool = False) -> None:
         ("Min days of cover", "right"),
         ("Measures reaching it", "left"),
     ]:
-        summary.add_column(col, justify=just)  # type: ignore[arg-type]
+        summary.add_column(
+            col,
+            justify=just,  # type: ignore[arg-type]
+            overflow="fold",
+            min_width=26 if col.startswith("Measures") else None,
+        )
     for pe in report.products:
         measures = (
             "\n".join(f"{m.measure_id} ({', '.join(m.effects)})" for m in pe.measures) or "none"

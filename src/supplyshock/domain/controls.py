@@ -135,9 +135,16 @@ class Item:
 
 
 class ItemScope(_Model):
-    """What a measure reaches. An item is reached if any listed criterion matches."""
+    """What a measure reaches. An item is reached if any listed criterion matches.
+
+    ``within_hs`` narrows every criterion to items under those HS headings (a control list's
+    reference customs codes): a Dy regime ``within_hs: [2846, 8505]`` reaches Dy oxide and
+    Dy-bearing magnets but not a motor that contains such a magnet. An item whose HS code is
+    not known is not excluded by it (the conservative reading).
+    """
 
     all_goods: bool = False
+    within_hs: list[str] = Field(default_factory=list)
     hs_codes: list[str] = Field(default_factory=list)
     elements: list[str] = Field(default_factory=list)
     part_numbers: list[str] = Field(default_factory=list)
@@ -147,13 +154,17 @@ class ItemScope(_Model):
     # ...and have been produced in one of these countries (empty: anywhere).
     element_origins: list[str] = Field(default_factory=list)
 
-    _hs = field_validator("hs_codes")(lambda v: [check_hs_prefix(c) for c in v])
+    _hs = field_validator("hs_codes", "within_hs")(lambda v: [check_hs_prefix(c) for c in v])
     _el = field_validator("elements")(lambda v: [check_element(e) for e in v])
     _eo = field_validator("element_origins")(lambda v: [check_country(c) for c in v])
 
     def reached_by(self, item: Item) -> list[str]:
         """Why the item is in scope (empty when it is not)."""
         why: list[str] = []
+        if self.within_hs and item.hs_code:
+            hs = normalise_hs(item.hs_code)
+            if not any(hs.startswith(p) for p in self.within_hs):
+                return why
         if self.all_goods:
             why.append("all goods")
         if item.hs_code:
@@ -186,6 +197,7 @@ class ItemScope(_Model):
     def merged(self, extra: ItemScope) -> ItemScope:
         return ItemScope(
             all_goods=self.all_goods or extra.all_goods,
+            within_hs=self.within_hs + [c for c in extra.within_hs if c not in self.within_hs],
             hs_codes=self.hs_codes + [c for c in extra.hs_codes if c not in self.hs_codes],
             elements=self.elements + [e for e in extra.elements if e not in self.elements],
             part_numbers=self.part_numbers
@@ -324,7 +336,7 @@ def replay(
             continue
         if until is not None and ev.effective >= until:
             status, until = before_suspension, None
-        last = ev
+        prev, last = last, ev
         params = params.updated(ev.params)
         if ev.scope_add is not None and scope is not None:
             scope = scope.merged(ev.scope_add)
@@ -334,6 +346,12 @@ def replay(
             case "announced":
                 if status == "unknown":
                     status = "announced"
+            case "in_force" if status == "suspended":
+                # A scheduled entry into force that falls inside a suspension is deferred (MOFCOM
+                # No. 70 suspended No. 57 the day before its 8 Nov 2025 start): only a
+                # ``resumed`` event or the end of the suspension brings the measure into force.
+                before_suspension = "in_force"
+                last = prev  # the suspension is still what sets the state we report
             case "in_force" | "resumed":
                 status, until = "in_force", None
             case "suspended":
@@ -623,9 +641,13 @@ class Registry(_Model):
             if kind and m.kind != kind:
                 continue
             if issuer:
+                # A code matches the jurisdiction exactly; a longer name matches the authority
+                # as a substring (a bare substring test let "US" match "Customs").
                 act = acts.get(m.act)
-                hay = f"{m.jurisdiction} {act.authority if act else ''}".casefold()
-                if issuer.casefold() not in hay:
+                want = issuer.strip().casefold()
+                by_code = want == m.jurisdiction.casefold()
+                by_name = len(want) > 2 and act is not None and want in act.authority.casefold()
+                if not (by_code or by_name):
                     continue
             full = m.scope
             for ev in m.events:
@@ -635,7 +657,9 @@ class Registry(_Model):
                 continue
             if hs_code:
                 hs = normalise_hs(hs_code)
-                if not any(hs.startswith(p) or p.startswith(hs) for p in full.hs_codes):
+                if not any(
+                    hs.startswith(p) or p.startswith(hs) for p in full.hs_codes + full.within_hs
+                ):
                     continue
             rows: list[tuple[MeasureEvent, str | None]] = [(e, None) for e in m.events]
             rows += [(e, c.id) for c in m.carve_outs for e in c.events]
