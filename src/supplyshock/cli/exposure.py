@@ -11,7 +11,8 @@ from rich.tree import Tree
 
 from supplyshock.analysis.exposure import ExposurePath, ExposureReport, Hop, exposure
 from supplyshock.cli._common import app, checked, console, emit_csv, emit_json, fail, parse_date
-from supplyshock.domain.controls import Effect, Registry
+from supplyshock.data import load_registry_arg
+from supplyshock.domain.controls import Effect
 
 CSV_HEADER = (
     "plant",
@@ -67,7 +68,7 @@ def exposure_cmd(
     known = parse_date(as_of, "as-of")
     assert day is not None
     net = load_network_arg(scenario)
-    reg = _registry(registry)
+    reg = load_registry_arg(registry)
     report = exposure(net, reg, day, as_of=known, plant=plant)
     if as_json:
         emit_json(report)
@@ -75,18 +76,6 @@ def exposure_cmd(
         emit_csv(CSV_HEADER, csv_rows(report))
     else:
         show(report, all_paths=all_paths)
-
-
-def _registry(paths: list[Path] | None) -> Registry:
-    if paths:
-        from supplyshock.formats.registry import load_registry
-
-        return load_registry(*paths)
-    from supplyshock.data import builtin_registry, registry_files
-
-    if not registry_files():
-        fail("the built-in registry has no files; pass --registry FILE")
-    return builtin_registry()
 
 
 def _effects_text(effects: tuple[Effect, ...]) -> str:

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from supplyshock.cli._common import app, checked, console, emit_csv, emit_json, fail, parse_date
+from supplyshock.data import load_registry_arg
 from supplyshock.domain.codes import (
     check_country,
     check_element,
@@ -30,16 +31,6 @@ RegistryOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _registry(paths: list[Path] | None) -> Registry:
-    if paths:
-        from supplyshock.formats.registry import load_registry
-
-        return load_registry(*paths)
-    from supplyshock.data import builtin_registry
-
-    return builtin_registry()
 
 
 def _country(value: str | None, option: str) -> str | None:
@@ -136,7 +127,7 @@ def timeline(
     d0, d1 = parse_date(start, "from"), parse_date(end, "to")
     if d0 and d1 and d1 < d0:
         fail(f"--to {d1} is before --from {d0}")
-    reg = _registry(registry)
+    reg = load_registry_arg(registry)
     entries = reg.timeline(
         start=d0, end=d1, issuer=issuer, kind=kind, element=el, hs_code=hs_prefix
     )
@@ -256,7 +247,7 @@ def check(
     )
     orig = _country(origin, "--origin")
     dest = _country(destination, "--destination")
-    reg = _registry(registry)
+    reg = load_registry_arg(registry)
     found = reg.in_force(day, item, orig, dest, sector, as_of=known)
     pending = _not_in_force(reg, day, known, item, orig, dest)
     if as_json:

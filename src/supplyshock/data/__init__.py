@@ -50,3 +50,12 @@ def load_network_arg(value: str) -> Network:
 
         return load_network(value)
     return builtin_network(value)
+
+
+def load_registry_arg(paths: list[Path] | None = None) -> Registry:
+    """Registry files given by the user, else the built-in registry."""
+    if paths:
+        from supplyshock.formats.registry import load_registry
+
+        return load_registry(*paths)
+    return builtin_registry()
