@@ -6,7 +6,10 @@ Each sub-module registers its commands on :data:`app`; this module imports them 
 from __future__ import annotations
 
 # Command modules register themselves on import; order sets the order in --help.
+from supplyshock.cli import exposure as _exposure  # noqa: E402,F401  (exposure)
 from supplyshock.cli import network as _network  # noqa: E402,F401  (schema, validate)
+from supplyshock.cli import registry as _registry  # noqa: E402,F401  (timeline, check)
+from supplyshock.cli import run as _run  # noqa: E402,F401  (run)
 from supplyshock.cli._common import app
 
 __all__ = ["app"]
