@@ -1,0 +1,194 @@
+"""Crises: the operator opens the exchange for a scope and a limited time, and closes it again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from supplyshock.exchange import audit, rules
+from supplyshock.exchange.errors import Conflict, NotFound
+from supplyshock.exchange.members import require_operator
+from supplyshock.exchange.schemas import CrisisCreate, CrisisPublic, Principal
+from supplyshock.store.models import Crisis, Listing, ListingPart, utcnow
+
+
+def open_crisis(
+    *, session: Session, actor: Principal, data: CrisisCreate, now: datetime | None = None
+) -> CrisisPublic:
+    require_operator(actor)
+    if session.scalar(select(Crisis.id).where(Crisis.name == data.name)) is not None:
+        raise Conflict(f"a crisis named {data.name!r} exists already")
+    now = now or utcnow()
+    crisis = Crisis(
+        name=data.name,
+        scope=data.scope,
+        makers=list(data.makers),
+        part_families=list(data.part_families),
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        allow_prices=data.allow_prices,
+        retention_days=data.retention_days,
+        status="open",
+        created_at=now,
+    )
+    session.add(crisis)
+    session.flush()
+    audit.append(
+        session=session,
+        actor=actor,
+        action="crisis.opened",
+        entity=f"crisis:{crisis.id}",
+        payload=data.model_dump(mode="json"),
+        now=now,
+    )
+    return CrisisPublic.model_validate(crisis)
+
+
+def get_crisis(*, session: Session, crisis_id: str) -> CrisisPublic:
+    """Crises are public to every member: they say what the exchange is open for."""
+    return CrisisPublic.model_validate(_load(session, crisis_id))
+
+
+def list_crises(*, session: Session) -> list[CrisisPublic]:
+    rows = session.scalars(select(Crisis).order_by(Crisis.starts_on, Crisis.name))
+    return [CrisisPublic.model_validate(c) for c in rows]
+
+
+def _load(session: Session, crisis_id: str) -> Crisis:
+    crisis = session.get(Crisis, crisis_id)
+    if crisis is None:
+        raise NotFound(f"no crisis {crisis_id!r}")
+    return crisis
+
+
+def _close(session: Session, actor: Principal | str, crisis: Crisis, now: datetime) -> int:
+    """Close the crisis and every listing still open in it; returns how many listings closed."""
+    crisis.status = "closed"
+    crisis.closed_at = now
+    listings = session.scalars(
+        select(Listing).where(Listing.crisis_id == crisis.id, Listing.status == "open")
+    ).all()
+    for listing in listings:
+        listing.status = "closed"
+        listing.closed_at = now
+    session.flush()
+    audit.append(
+        session=session,
+        actor=actor,
+        action="crisis.closed",
+        entity=f"crisis:{crisis.id}",
+        payload={"listings_closed": sorted(x.id for x in listings)},
+        now=now,
+    )
+    return len(listings)
+
+
+def close_crisis(
+    *, session: Session, actor: Principal, crisis_id: str, now: datetime | None = None
+) -> CrisisPublic:
+    """End a crisis now; its open listings close with it. Closing twice changes nothing."""
+    require_operator(actor)
+    # Row lock: listing writes share-lock the crisis, so none slips in while it closes.
+    crisis = session.get(Crisis, crisis_id, with_for_update=True)
+    if crisis is None:
+        raise NotFound(f"no crisis {crisis_id!r}")
+    if crisis.status == "open":
+        _close(session, actor, crisis, now or utcnow())
+    return CrisisPublic.model_validate(crisis)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    crises_closed: list[str]
+    listings_expired: list[str]
+
+
+def sweep(*, session: Session, now: datetime | None = None) -> SweepReport:
+    """Time passing: close crises past their end date, expire listings past their expiry.
+
+    Meant to run periodically (and before matching); the audit names the actor ``system:sweep``.
+    """
+    now = now or utcnow()
+    actor = "system:sweep"
+    ended: list[str] = []
+    due = select(Crisis).where(Crisis.status == "open").with_for_update()
+    for crisis in session.scalars(due).all():
+        if now >= rules.end_of_crisis(crisis.ends_on):
+            _close(session, actor, crisis, now)
+            ended.append(crisis.id)
+    expired = session.scalars(
+        select(Listing).where(Listing.status == "open", Listing.expires_at <= now)
+    ).all()
+    for listing in expired:
+        listing.status = "expired"
+        listing.closed_at = now
+        session.flush()
+        audit.append(
+            session=session,
+            actor=actor,
+            action="listing.expired",
+            entity=f"listing:{listing.id}",
+            payload={"version": listing.version},
+            now=now,
+        )
+    return SweepReport(crises_closed=ended, listings_expired=sorted(x.id for x in expired))
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    crises_purged: list[str]
+    listings_deleted: int
+    audit_payloads_erased: int
+
+
+def purge_expired(*, session: Session, now: datetime | None = None) -> PurgeReport:
+    """Delete the stock data of crises whose retention period has ended.
+
+    A crisis closed at T with ``retention_days`` R is purged from T + R days on: its listings
+    are deleted and the audit payloads about them erased (see :mod:`supplyshock.exchange.audit`).
+    The crisis itself and the audit entries (who did what, when) remain.
+    """
+    now = now or utcnow()
+    actor = "system:retention"
+    purged: list[str] = []
+    deleted = erased = 0
+    closed = session.scalars(
+        select(Crisis).where(Crisis.status == "closed", Crisis.purged_at.is_(None))
+    ).all()
+    for crisis in closed:
+        if crisis.closed_at is None or now < crisis.closed_at + timedelta(
+            days=crisis.retention_days
+        ):
+            continue
+        ids = session.scalars(select(Listing.id).where(Listing.crisis_id == crisis.id)).all()
+        erased += len(
+            audit.erase_payloads(
+                session=session,
+                actor=actor,
+                entities=[f"listing:{i}" for i in ids],
+                reason=f"retention period of crisis {crisis.id} ended",
+                now=now,
+            )
+        )
+        session.execute(delete(ListingPart).where(ListingPart.crisis_id == crisis.id))
+        session.execute(
+            delete(Listing)
+            .where(Listing.crisis_id == crisis.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        crisis.purged_at = now
+        session.flush()
+        audit.append(
+            session=session,
+            actor=actor,
+            action="crisis.purged",
+            entity=f"crisis:{crisis.id}",
+            payload={"listings_deleted": len(ids)},
+            now=now,
+        )
+        purged.append(crisis.id)
+        deleted += len(ids)
+    return PurgeReport(crises_purged=purged, listings_deleted=deleted, audit_payloads_erased=erased)

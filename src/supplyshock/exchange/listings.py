@@ -1,0 +1,311 @@
+"""Listings: a member's offers and needs within a crisis — create, amend, withdraw, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from supplyshock.exchange import audit, rules
+from supplyshock.exchange.errors import Conflict, Forbidden, NotFound, RuleViolation
+from supplyshock.exchange.schemas import (
+    ListingCreate,
+    ListingPublic,
+    ListingStatus,
+    ListingUpdate,
+    Principal,
+)
+from supplyshock.store.models import Crisis, Listing, ListingPart, utcnow
+
+# Fields whose values the audit log keeps; the member is named by the entry's actor.
+_AUDITED = (
+    "kind",
+    "crisis_id",
+    "part_number",
+    "maker",
+    "part_family",
+    "alternates",
+    "quantity",
+    "quantity_open",
+    "date_code",
+    "max_lots",
+    "authorised_channel",
+    "original_packaging",
+    "traceability",
+    "region",
+    "window_start",
+    "window_end",
+    "expires_at",
+    "days_of_supply",
+    "margin_per_unit",
+    "price_per_unit",
+    "currency",
+    "version",
+)
+
+
+def _index_parts(session: Session, listing: Listing) -> None:
+    """(Re)write the part keys the listing answers to: its own part and its alternates."""
+    session.execute(delete(ListingPart).where(ListingPart.listing_id == listing.id))
+    keys = {rules.part_key(listing.part_number, listing.maker)}
+    keys |= {rules.part_key(a["part_number"], a["maker"]) for a in listing.alternates}
+    session.add_all(
+        ListingPart(
+            listing_id=listing.id, part_key=k, crisis_id=listing.crisis_id, kind=listing.kind
+        )
+        for k in sorted(keys)
+    )
+
+
+def _member_of(actor: Principal) -> str:
+    if actor.role != "member" or actor.member_id is None:
+        raise Forbidden("only members hold listings")
+    return actor.member_id
+
+
+def _snapshot(listing: Listing) -> dict[str, Any]:
+    return {name: getattr(listing, name) for name in _AUDITED}
+
+
+def _crisis_for_write(session: Session, crisis_id: str) -> Crisis | None:
+    """The crisis, share-locked until commit (PostgreSQL; SQLite serialises anyway).
+
+    Closing a crisis updates its row, so it waits for listing writes in flight and they wait
+    for it: a listing can never be created or amended in a crisis that closed meanwhile.
+    """
+    return session.get(Crisis, crisis_id, with_for_update={"read": True})
+
+
+def _check_rules(
+    crisis: Crisis,
+    *,
+    kind: str,
+    expires_at: datetime,
+    price: object | None,
+    days_of_supply: float | None,
+    margin_per_unit: float | None,
+    now: datetime,
+) -> None:
+    """The safeguards every write re-checks: the crisis runs, no prices unless allowed."""
+    if crisis.status != "open" or not rules.crisis_is_running(
+        crisis.starts_on, crisis.ends_on, now
+    ):
+        raise RuleViolation(f"crisis {crisis.name!r} is not running", code="crisis_not_running")
+    if price is not None and not crisis.allow_prices:
+        raise RuleViolation(
+            f"crisis {crisis.name!r} does not allow prices: deals are priced outside the platform",
+            code="prices_not_allowed",
+        )
+    if kind == "offer" and (days_of_supply is not None or margin_per_unit is not None):
+        raise RuleViolation(
+            "days_of_supply and margin_per_unit belong to needs", code="need_only_field"
+        )
+    if expires_at <= now:
+        raise RuleViolation("expires_at is in the past", code="expired")
+    if expires_at > rules.end_of_crisis(crisis.ends_on):
+        raise RuleViolation(
+            f"a listing cannot outlive its crisis (ends {crisis.ends_on})", code="outlives_crisis"
+        )
+
+
+def create_listing(
+    *, session: Session, actor: Principal, data: ListingCreate, now: datetime | None = None
+) -> ListingPublic:
+    member_id = _member_of(actor)
+    now = now or utcnow()
+    crisis = _crisis_for_write(session, data.crisis_id)
+    if crisis is None:
+        raise NotFound(f"no crisis {data.crisis_id!r}")
+    expires_at = data.expires_at or rules.end_of_crisis(crisis.ends_on)
+    _check_rules(
+        crisis,
+        kind=data.kind,
+        expires_at=expires_at,
+        price=data.price_per_unit,
+        days_of_supply=data.days_of_supply,
+        margin_per_unit=data.margin_per_unit,
+        now=now,
+    )
+    if not rules.in_scope(data.maker, crisis.makers):
+        raise RuleViolation(
+            f"maker {data.maker!r} is outside the scope of crisis {crisis.name!r}",
+            code="out_of_scope",
+        )
+    if not rules.in_scope(data.part_family, crisis.part_families):
+        raise RuleViolation(
+            f"part family {data.part_family!r} is outside the scope of crisis {crisis.name!r}",
+            code="out_of_scope",
+        )
+    fields = data.model_dump(mode="python", exclude={"alternates", "expires_at"})
+    listing = Listing(
+        **fields,
+        member_id=member_id,
+        alternates=[a.model_dump() for a in data.alternates],
+        quantity_open=data.quantity,
+        expires_at=expires_at,
+        status="open",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(listing)
+    session.flush()
+    _index_parts(session, listing)
+    audit.append(
+        session=session,
+        actor=actor,
+        action="listing.created",
+        entity=f"listing:{listing.id}",
+        payload=_snapshot(listing),
+        now=now,
+    )
+    return ListingPublic.model_validate(listing)
+
+
+def load_own(session: Session, actor: Principal, listing_id: str) -> Listing:
+    """The caller's own listing row; another member's is reported as not found."""
+    member_id = _member_of(actor)
+    listing = session.get(Listing, listing_id)
+    # Someone else's listing is "not found": a member must not learn that it exists.
+    if listing is None or listing.member_id != member_id:
+        raise NotFound(f"no listing {listing_id!r}")
+    return listing
+
+
+def _check_version(listing: Listing, expected: int | None) -> None:
+    if expected is not None and expected != listing.version:
+        raise Conflict(
+            f"listing {listing.id} is at version {listing.version}, not {expected}: "
+            "read it again and retry"
+        )
+
+
+def _flush_versioned(session: Session, listing_id: str) -> None:
+    try:
+        session.flush()
+    except StaleDataError as e:
+        # Another transaction updated the row between our read and our write. The session
+        # must now be rolled back; the unit of work does that when this error leaves it.
+        raise Conflict(f"listing {listing_id} was changed concurrently: read it again") from e
+
+
+def update_listing(
+    *,
+    session: Session,
+    actor: Principal,
+    listing_id: str,
+    data: ListingUpdate,
+    now: datetime | None = None,
+) -> ListingPublic:
+    """Amend an open listing; quantity changes move the open quantity by the same amount."""
+    now = now or utcnow()
+    listing = load_own(session, actor, listing_id)
+    _check_version(listing, data.version)
+    if listing.status != "open":
+        raise RuleViolation(f"listing is {listing.status}, not open", code="not_open")
+    changes = data.changes()
+    for required in (
+        "alternates",
+        "quantity",
+        "region",
+        "window_start",
+        "window_end",
+        "expires_at",
+    ):
+        if required in changes and changes[required] is None:
+            raise RuleViolation(f"{required} cannot be removed", code="required")
+
+    def after(name: str) -> Any:
+        return changes[name] if name in changes else getattr(listing, name)
+
+    crisis = _crisis_for_write(session, listing.crisis_id)
+    assert crisis is not None  # the foreign key guarantees it
+    _check_rules(
+        crisis,
+        kind=listing.kind,
+        expires_at=after("expires_at"),
+        price=after("price_per_unit"),
+        days_of_supply=after("days_of_supply"),
+        margin_per_unit=after("margin_per_unit"),
+        now=now,
+    )
+    if after("window_end") < after("window_start"):
+        raise RuleViolation("window_end is before window_start", code="invalid")
+    if (after("price_per_unit") is None) != (after("currency") is None):
+        raise RuleViolation("price_per_unit and currency go together", code="invalid")
+    if "quantity" in changes:
+        promised = listing.quantity - listing.quantity_open
+        if changes["quantity"] < promised:
+            raise RuleViolation(
+                f"{promised} units are already promised; quantity cannot go below that",
+                code="quantity_promised",
+            )
+        listing.quantity_open = changes["quantity"] - promised
+    for name, value in changes.items():
+        setattr(listing, name, value)
+    listing.updated_at = now
+    _flush_versioned(session, listing_id)
+    if "alternates" in changes:
+        _index_parts(session, listing)
+    audit.append(
+        session=session,
+        actor=actor,
+        action="listing.updated",
+        entity=f"listing:{listing.id}",
+        payload={"changes": changes, "version": listing.version},
+        now=now,
+    )
+    return ListingPublic.model_validate(listing)
+
+
+def withdraw_listing(
+    *,
+    session: Session,
+    actor: Principal,
+    listing_id: str,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> ListingPublic:
+    """Take an open listing out of the pool; it stays visible to its owner as withdrawn."""
+    now = now or utcnow()
+    listing = load_own(session, actor, listing_id)
+    _check_version(listing, version)
+    if listing.status != "open":
+        raise RuleViolation(f"listing is {listing.status}, not open", code="not_open")
+    listing.status = "withdrawn"
+    listing.closed_at = now
+    listing.updated_at = now
+    _flush_versioned(session, listing_id)
+    audit.append(
+        session=session,
+        actor=actor,
+        action="listing.withdrawn",
+        entity=f"listing:{listing.id}",
+        payload={"version": listing.version},
+        now=now,
+    )
+    return ListingPublic.model_validate(listing)
+
+
+def get_my_listing(*, session: Session, actor: Principal, listing_id: str) -> ListingPublic:
+    return ListingPublic.model_validate(load_own(session, actor, listing_id))
+
+
+def list_my_listings(
+    *,
+    session: Session,
+    actor: Principal,
+    crisis_id: str | None = None,
+    status: ListingStatus | None = None,
+) -> list[ListingPublic]:
+    """The caller's own listings, newest first."""
+    member_id = _member_of(actor)
+    query = select(Listing).where(Listing.member_id == member_id)
+    if crisis_id is not None:
+        query = query.where(Listing.crisis_id == crisis_id)
+    if status is not None:
+        query = query.where(Listing.status == status)
+    query = query.order_by(Listing.created_at.desc(), Listing.id)
+    return [ListingPublic.model_validate(x) for x in session.scalars(query)]

@@ -1,0 +1,208 @@
+"""The exchange's tables as typed SQLAlchemy 2 models; the Alembic migrations must match them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from supplyshock.store.types import UTCDateTime
+
+# Named constraints so that later migrations can drop or alter them by name on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TOKEN_ROLES = ("operator", "member")
+LISTING_KINDS = ("offer", "need")
+LISTING_STATUSES = ("open", "withdrawn", "expired", "closed")
+CRISIS_STATUSES = ("open", "closed")
+
+
+def new_id() -> str:
+    """Random identifiers: sequential ones would tell members how busy the exchange is."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Member(Base):
+    """An organisation on the exchange; its name and contact are known to the operator only."""
+
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    contact: Mapped[str] = mapped_column(String(500))
+    country: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token. Only its SHA-256 hash is stored; ``prefix`` lets people tell tokens apart."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(_in("role", TOKEN_ROLES), name="role"),
+        # A member token without a member would authenticate as nobody in particular.
+        CheckConstraint(
+            "role = 'operator' OR member_id IS NOT NULL", name="member_role_has_member"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    member_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Crisis(Base):
+    """The operator's declaration that opens the exchange for a scope and a limited time."""
+
+    __tablename__ = "crises"
+    __table_args__ = (
+        CheckConstraint(_in("status", CRISIS_STATUSES), name="status"),
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        CheckConstraint("retention_days >= 0", name="retention_not_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    makers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    part_families: Mapped[list[str]] = mapped_column(JSON, default=list)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    allow_prices: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_days: Mapped[int] = mapped_column(Integer, default=90)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    # When its listings were deleted, retention_days after it closed.
+    purged_at: Mapped[datetime | None]
+
+
+class Listing(Base):
+    """An offer (surplus stock) or a need (shortage) for one part within a crisis."""
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        CheckConstraint(_in("kind", LISTING_KINDS), name="kind"),
+        CheckConstraint(_in("status", LISTING_STATUSES), name="status"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        # The open quantity is what is still unpromised: never negative, never above the total.
+        CheckConstraint("quantity_open >= 0 AND quantity_open <= quantity", name="quantity_open"),
+        CheckConstraint("window_end >= window_start", name="window_order"),
+        # Matching looks listings up by part within a crisis, never by scanning the pool.
+        Index("ix_listings_pool", "crisis_id", "status", "part_number", "maker"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(8))
+    crisis_id: Mapped[str] = mapped_column(ForeignKey("crises.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    part_number: Mapped[str] = mapped_column(String(64))
+    maker: Mapped[str] = mapped_column(String(100))
+    part_family: Mapped[str | None] = mapped_column(String(100))
+    alternates: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_open: Mapped[int] = mapped_column(Integer)
+    date_code: Mapped[str | None] = mapped_column(String(4))
+    max_lots: Mapped[int | None] = mapped_column(Integer)
+    authorised_channel: Mapped[bool] = mapped_column(Boolean, default=False)
+    original_packaging: Mapped[bool] = mapped_column(Boolean, default=False)
+    traceability: Mapped[bool] = mapped_column(Boolean, default=False)
+    region: Mapped[str] = mapped_column(String(32))
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    version: Mapped[int] = mapped_column(Integer)
+    # Optimistic locking: every UPDATE checks and bumps the version, so stale writes fail.
+    __mapper_args__ = {"version_id_col": version}
+    days_of_supply: Mapped[float | None] = mapped_column(Float)
+    margin_per_unit: Mapped[float | None] = mapped_column(Float)
+    price_per_unit: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # set by the services
+    closed_at: Mapped[datetime | None]
+
+
+class ListingPart(Base):
+    """One part key a listing answers to: its own part, or one of its alternates.
+
+    Matching looks counterparts up here by ``(crisis_id, kind, part_key)`` — an index seek —
+    instead of scanning the pool and unpacking every listing's alternates.
+    """
+
+    __tablename__ = "listing_parts"
+    __table_args__ = (Index("ix_listing_parts_lookup", "crisis_id", "kind", "part_key"),)
+
+    listing_id: Mapped[str] = mapped_column(
+        ForeignKey("listings.id", ondelete="CASCADE"), primary_key=True
+    )
+    part_key: Mapped[str] = mapped_column(String(170), primary_key=True)
+    crisis_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+
+
+class AuditEntry(Base):
+    """One state change, chained to the previous entry by ``prev_hash``.
+
+    ``seq`` is assigned by the appender (last + 1), not by the database, so two writers that
+    both read the same head collide on the primary key instead of forking the chain. The chain
+    covers ``payload_hash``, not the payload itself, so that a crisis's stock data can be erased
+    after its retention period (payload set to NULL, recorded by a later purge entry) while the
+    chain still verifies.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(100))
+    # none_as_null: an erased payload is SQL NULL, not the JSON value null.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
