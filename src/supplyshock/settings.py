@@ -6,8 +6,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-not-secret"
 
 
 def _data_dir() -> Path:
@@ -22,6 +24,20 @@ class Settings(BaseSettings):
     database_url: str | None = None
     dask_scheduler: str | None = None  # e.g. tcp://10.0.0.5:8786; None = LocalCluster
     environment: str = "development"
+    # Server secret for pseudonyms (HMAC keys). The default is for development only: any other
+    # environment refuses to start with it.
+    secret_key: str = DEV_SECRET
+    rate_limit_per_minute: int = 600  # API requests per token per minute (per process)
+    max_request_bytes: int = 256 * 1024
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret(self) -> Settings:
+        if self.environment != "development" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "SUPPLYSHOCK_SECRET_KEY must be set outside development "
+                f"(SUPPLYSHOCK_ENVIRONMENT={self.environment})"
+            )
+        return self
 
     def resolved_database_url(self) -> str:
         """The configured URL, normalised for SQLAlchemy + psycopg 3; SQLite file by default."""
