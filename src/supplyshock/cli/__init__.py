@@ -11,6 +11,7 @@ from supplyshock.cli import exposure as _exposure  # noqa: E402,F401  (exposure)
 from supplyshock.cli import network as _network  # noqa: E402,F401  (schema, validate)
 from supplyshock.cli import registry as _registry  # noqa: E402,F401  (timeline, check)
 from supplyshock.cli import run as _run  # noqa: E402,F401  (run)
+from supplyshock.cli import serve as _serve  # noqa: E402,F401  (serve)
 from supplyshock.cli._common import app
 
 __all__ = ["app"]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,6 +39,10 @@ TOKEN_ROLES = ("operator", "member")
 LISTING_KINDS = ("offer", "need")
 LISTING_STATUSES = ("open", "withdrawn", "expired", "closed")
 CRISIS_STATUSES = ("open", "closed")
+# proposed -> interested (the need's holder accepted) -> revealed (the offer's holder accepted
+# too) -> fulfilled; or declined / expired, which return the quantity to the pool.
+MATCH_STATES = ("proposed", "interested", "revealed", "fulfilled", "declined", "expired")
+MATCH_ACTIVE_STATES = ("proposed", "interested", "revealed")
 
 
 def new_id() -> str:
@@ -206,3 +211,54 @@ class AuditEntry(Base):
     payload_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Match(Base):
+    """A proposed pairing of an offer and a need with a quantity promised from the offer.
+
+    While a match is active its quantity is taken out of both listings' ``quantity_open``, so a
+    unit of stock is never promised twice; declining or expiring puts it back. A pair of
+    listings is proposed at most once (the unique constraint also stops two concurrent matching
+    runs from pairing the same listings twice), so a declined pair is not proposed again.
+    """
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        CheckConstraint(_in("state", MATCH_STATES), name="state"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        UniqueConstraint("offer_id", "need_id"),
+        Index("ix_matches_crisis_state", "crisis_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    crisis_id: Mapped[str] = mapped_column(ForeignKey("crises.id"))
+    # Purging a crisis deletes its listings; their matches go with them.
+    offer_id: Mapped[str] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    need_id: Mapped[str] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    declined_by: Mapped[str | None] = mapped_column(String(8))  # "offer" or "need"
+    # Why this quantity: the allocation's explanation, shown to the need's holder only.
+    basis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    expires_at: Mapped[datetime]
+    need_accepted_at: Mapped[datetime | None]
+    offer_accepted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class MaterialTwin(Base):
+    """A member's Catena-X material twin id mapped to the part it stands for (member-private)."""
+
+    __tablename__ = "material_twins"
+    __table_args__ = (UniqueConstraint("member_id", "global_asset_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"))
+    global_asset_id: Mapped[str] = mapped_column(String(200))
+    part_number: Mapped[str] = mapped_column(String(64))
+    maker: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,152 @@
+"""``/registry``: the measure registry's timeline and the in-force check for one shipment.
+
+Read-only and for any authenticated caller; always the built-in registry (no file paths over
+HTTP). The check calls the same ``Registry.in_force`` as ``supplyshock check``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from supplyshock.api.deps import PrincipalDep
+from supplyshock.api.pagination import Page, PageDep, paginate
+from supplyshock.data import builtin_registry
+from supplyshock.domain.codes import (
+    check_country,
+    check_element,
+    check_hs_code,
+    check_hs_prefix,
+    normalise_hs,
+)
+from supplyshock.domain.controls import Effect, EffectKind, Item, MeasureKind, Source, TimelineEntry
+from supplyshock.exchange.errors import ExchangeError
+
+router = APIRouter(prefix="/registry", tags=["registry"])
+
+
+class InvalidQuery(ExchangeError):
+    code = "invalid_query"
+
+
+def _item_hs(value: str) -> str:
+    """A shipment's HS code; national 8- or 10-digit tariff lines are cut to their HS6 root."""
+    norm = normalise_hs(value)
+    if norm.isdigit() and len(norm) in (8, 10):
+        norm = norm[:6]
+    return check_hs_code(norm)
+
+
+Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(check_country)]
+
+
+@router.get("/timeline", response_model=Page[TimelineEntry], summary="Registry events by date")
+def timeline(
+    _who: PrincipalDep,
+    page: PageDep,
+    issuer: Annotated[
+        str | None, Query(max_length=100, description="Jurisdiction or authority, e.g. CN.")
+    ] = None,
+    kind: MeasureKind | None = None,
+    element: Annotated[
+        str | None, Query(max_length=3), AfterValidator(lambda v: v and check_element(v))
+    ] = None,
+    hs: Annotated[
+        str | None,
+        Query(max_length=12, description="HS chapter, heading or subheading."),
+        AfterValidator(lambda v: v and check_hs_prefix(v)),
+    ] = None,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+) -> Page[TimelineEntry]:
+    if start and end and end < start:
+        raise InvalidQuery(f"'to' {end} is before 'from' {start}")
+    entries = builtin_registry().timeline(
+        start=start, end=end, issuer=issuer, kind=kind, element=element, hs_code=hs
+    )
+    return paginate(entries, page, lambda t: f"{t.measure_id}/{t.carve_out or ''}/{t.event_id}")
+
+
+class ShipmentCheck(BaseModel):
+    """One shipment on one date: what it is, where from and to, for which sector."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    date: dt.date
+    as_of: dt.date | None = Field(None, description="Only use what was known on this date.")
+    origin: Country
+    destination: Country
+    hs_code: Annotated[str | None, Field(max_length=13)] = None
+    elements: Annotated[
+        dict[Annotated[str, Field(max_length=3)], Annotated[float, Field(ge=0, le=1)] | None],
+        Field(max_length=20, description="Contained element -> mass share (null: unknown)."),
+    ] = {}
+    element_origins: Annotated[list[Country], Field(max_length=20)] = []
+    maker: Annotated[str | None, Field(max_length=100)] = None
+    made_in: Country | None = None
+    part_number: Annotated[str | None, Field(max_length=64)] = None
+    sector: Annotated[str | None, Field(max_length=50)] = None
+
+    _hs = field_validator("hs_code")(lambda v: None if v is None else _item_hs(v))
+
+    @field_validator("elements")
+    @classmethod
+    def _elements(cls, v: dict[str, float | None]) -> dict[str, float | None]:
+        return {check_element(k): share for k, share in v.items()}
+
+    def item(self) -> Item:
+        return Item(
+            hs_code=self.hs_code,
+            part_number=self.part_number,
+            maker=self.maker,
+            made_in=self.made_in,
+            elements=dict(self.elements),
+            element_origins=frozenset(self.element_origins),
+        )
+
+
+class EffectOut(BaseModel):
+    """What one measure does to the shipment, with its sources spelled out."""
+
+    measure_id: str
+    title: str
+    jurisdiction: str
+    measure_kind: MeasureKind
+    effect: EffectKind
+    description: str
+    gta_type: str
+    reached_by: list[str]
+    approval_share: float | None
+    review_days: float | None
+    tariff_rate_pct: float | None
+    quota_t: float | None
+    carve_out: str | None
+    event: str | None
+    sources: list[Source]
+
+
+class CheckResult(BaseModel):
+    query: ShipmentCheck
+    effects: list[EffectOut]
+
+
+def _effect_out(e: Effect) -> EffectOut:
+    reg = builtin_registry()
+    known = {s.id: s for s in reg.sources}
+    fields = asdict(e)
+    fields["sources"] = [known[s] for s in e.sources if s in known]
+    return EffectOut(
+        **fields, description=e.describe(), gta_type=reg.measure(e.measure_id).gta_type
+    )
+
+
+@router.post("/check", response_model=CheckResult, summary="Measures in force for a shipment")
+def check(data: ShipmentCheck, _who: PrincipalDep) -> CheckResult:
+    found = builtin_registry().in_force(
+        data.date, data.item(), data.origin, data.destination, data.sector, as_of=data.as_of
+    )
+    return CheckResult(query=data, effects=[_effect_out(e) for e in found])
