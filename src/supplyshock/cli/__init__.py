@@ -12,6 +12,7 @@ from supplyshock.cli import network as _network  # noqa: E402,F401  (schema, val
 from supplyshock.cli import registry as _registry  # noqa: E402,F401  (timeline, check)
 from supplyshock.cli import run as _run  # noqa: E402,F401  (run)
 from supplyshock.cli import serve as _serve  # noqa: E402,F401  (serve)
+from supplyshock.cli import simulate as _simulate  # noqa: E402,F401  (simulate)
 from supplyshock.cli._common import app
 
 __all__ = ["app"]
