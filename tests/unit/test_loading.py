@@ -277,3 +277,17 @@ def test_cli_schema_prints_a_json_schema_of_the_network_format() -> None:
     import yaml
 
     jsonschema.validate(yaml.safe_load(GOOD), schema)
+
+
+def test_cli_schema_covers_every_file_format() -> None:
+    for kind, must_have in [
+        ("registry", {"measures", "sources"}),
+        ("assumptions", set()),
+    ]:
+        res = CliRunner().invoke(app, ["schema", kind])
+        assert res.exit_code == 0, res.output
+        schema = json.loads(res.output)
+        assert must_have <= set(schema.get("properties", {}))
+    res = CliRunner().invoke(app, ["schema", "nonsense"])
+    assert res.exit_code == 2
+    assert "choose one of: network, registry, assumptions" in res.output

@@ -12,15 +12,24 @@ from supplyshock.cli._common import app, checked, console
 from supplyshock.formats.schema import SCHEMAS, schema_for
 
 
+FORMATS = (*SCHEMAS, "assumptions")
+
+
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Argument(help=f"Which format: {', '.join(SCHEMAS)}.")] = "network",
+    kind: Annotated[str, typer.Argument(help=f"Which format: {', '.join(FORMATS)}.")] = "network",
 ) -> None:
     """Print the JSON Schema of a file format."""
     from supplyshock.cli._common import fail
 
+    if kind == "assumptions":
+        # Monte Carlo scenario assumptions live with their engine (analysis/montecarlo).
+        from supplyshock.analysis.montecarlo.assumptions import schema as assumptions_schema
+
+        typer.echo(json.dumps(assumptions_schema(), indent=2))
+        return
     if kind not in SCHEMAS:
-        fail(f"unknown format {kind!r}; choose one of: {', '.join(SCHEMAS)}")
+        fail(f"unknown format {kind!r}; choose one of: {', '.join(FORMATS)}")
     typer.echo(json.dumps(schema_for(kind), indent=2))
 
 
