@@ -11,7 +11,6 @@ import typer
 from supplyshock.cli._common import app, checked, console
 from supplyshock.formats.schema import SCHEMAS, schema_for
 
-
 FORMATS = (*SCHEMAS, "assumptions")
 
 
