@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,8 +52,28 @@ def run(args: list[str]) -> int:
     return sh(BIN / "supplyshock", "run", *args, check=False)
 
 
+def ensure_browser() -> None:
+    """Browser tests drive Debian's Chromium (Playwright's own download is not used).
+
+    Installed here when missing and we may (root with apt-get); otherwise the browser tests
+    skip with a loud reason.
+    """
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("WARNING: /usr/bin/chromium missing and cannot be installed: browser tests skip")
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        print("+ " + " ".join(cmd), flush=True)
+        if subprocess.run(cmd, env=env, check=False).returncode != 0:
+            print("WARNING: installing chromium failed: browser tests skip", flush=True)
+            return
+
+
 def test(args: list[str]) -> int:
     ensure_venv(TEST_EXTRAS)
+    ensure_browser()
     code = [p for p in ("src", "tests", "bench", "tasks.py") if (ROOT / p).exists()]
     steps: list[list[str | Path]] = [
         [BIN / "ruff", "check", *code],
