@@ -146,3 +146,41 @@ def test_closing_a_crisis_closes_its_listings(
     late = client.post(f"{API}/listings", json=listing_json(crisis["id"]), headers=member.headers)
     assert late.status_code == 422
     assert late.json()["error"]["code"] == "crisis_not_running"
+
+
+def test_a_quantity_beyond_32_bits_is_422_on_create_and_amend_and_changes_nothing(
+    client: TestClient,
+    api_app: FastAPI,
+    make_member: Callable[[], Member],
+    crisis: dict[str, Any],
+) -> None:
+    member = make_member()
+    listings, audit = _count(api_app, Listing), _count(api_app, AuditEntry)
+    too_many = 2**31  # listings.quantity is a 32-bit integer on every backend
+    res = client.post(
+        f"{API}/listings",
+        json=listing_json(crisis["id"], quantity=too_many),
+        headers=member.headers,
+    )
+    assert res.status_code == 422, res.text
+    error = res.json()["error"]
+    assert error["code"] == "invalid_request"
+    [detail] = error["details"]
+    assert detail["field"] == "body.quantity"
+    assert "2147483647" in detail["message"]
+    assert (_count(api_app, Listing), _count(api_app, AuditEntry)) == (listings, audit)
+
+    largest = client.post(
+        f"{API}/listings",
+        json=listing_json(crisis["id"], quantity=too_many - 1),
+        headers=member.headers,
+    )
+    assert largest.status_code == 201, largest.text
+    assert largest.json()["quantity"] == too_many - 1
+    amend = client.patch(
+        f"{API}/listings/{largest.json()['id']}",
+        json={"quantity": too_many},
+        headers=member.headers,
+    )
+    assert amend.status_code == 422
+    assert [d["field"] for d in amend.json()["error"]["details"]] == ["body.quantity"]

@@ -16,6 +16,56 @@ def _post(client: TestClient, path: str, who: Member, **kw: Any) -> Any:
     return res.json()
 
 
+def _matches_of(client: TestClient, who: Member, listing_id: str) -> list[dict[str, Any]]:
+    res = client.get(f"{API}/matches", params={"listing_id": listing_id}, headers=who.headers)
+    assert res.status_code == 200, res.text
+    items: list[dict[str, Any]] = res.json()["items"]
+    return items
+
+
+def test_a_new_listing_is_matched_against_the_open_pool_when_it_is_created(
+    client: TestClient, make_member: Callable[[], Member], crisis: dict[str, Any]
+) -> None:
+    holder, buyer = make_member(), make_member()
+    offer = _post(client, "/listings", holder, json=listing_json(crisis["id"], quantity=100))
+    assert offer["quantity_open"] == 100  # nothing to match yet
+    need = _post(
+        client, "/listings", buyer, json=listing_json(crisis["id"], kind="need", quantity=40)
+    )
+    assert need["quantity_open"] == 0  # the answer already counts the match made
+    [match] = _matches_of(client, buyer, need["id"])
+    assert (match["quantity"], match["state"], match["side"]) == (40, "proposed", "need")
+    [seen] = _matches_of(client, holder, offer["id"])
+    assert seen["id"] == match["id"]
+    # Re-matching proposes nothing new: a pair is proposed once.
+    assert _post(client, f"/listings/{need['id']}/match", buyer) == []
+
+
+def test_an_amended_listing_is_matched_again(
+    client: TestClient, make_member: Callable[[], Member], crisis: dict[str, Any]
+) -> None:
+    holder, buyer = make_member(), make_member()
+    _post(client, "/listings", holder, json=listing_json(crisis["id"], quantity=100))
+    need = _post(
+        client,
+        "/listings",
+        buyer,
+        json=listing_json(crisis["id"], kind="need", quantity=40, part_number="PMEG3010"),
+    )
+    assert _matches_of(client, buyer, need["id"]) == []  # another part: no counterpart
+
+    res = client.patch(
+        f"{API}/listings/{need['id']}",
+        json={"alternates": [{"part_number": "BC847B,215", "maker": "Nexperia"}]},
+        headers=buyer.headers,
+    )
+
+    assert res.status_code == 200, res.text
+    assert res.json()["quantity_open"] == 0
+    [match] = _matches_of(client, buyer, need["id"])
+    assert match["quantity"] == 40
+
+
 def test_a_match_is_blind_until_both_accept_then_contacts_are_revealed(
     client: TestClient,
     make_member: Callable[[], Member],
@@ -27,7 +77,7 @@ def test_a_match_is_blind_until_both_accept_then_contacts_are_revealed(
     need = _post(
         client, "/listings", buyer, json=listing_json(crisis["id"], kind="need", quantity=40)
     )
-    [match] = _post(client, f"/listings/{need['id']}/match", buyer)
+    [match] = _matches_of(client, buyer, need["id"])
     assert (match["quantity"], match["state"], match["side"]) == (40, "proposed", "need")
 
     seen = client.get(f"{API}/matches/{match['id']}", headers=holder.headers)
@@ -75,22 +125,23 @@ def test_a_decline_returns_the_stock_to_the_pool(
     need = _post(
         client, "/listings", buyer, json=listing_json(crisis["id"], kind="need", quantity=40)
     )
-    [match] = _post(client, f"/listings/{need['id']}/match", buyer)
+    [match] = _matches_of(client, buyer, need["id"])
     declined = _post(client, f"/matches/{match['id']}/decline", holder)
     assert declined["state"] == "declined"
     after = client.get(f"{API}/listings/{offer['id']}", headers=holder.headers).json()
     assert after["quantity_open"] == 100
 
 
-def test_only_the_operator_sees_the_allocation_of_a_part(
+def test_a_new_offer_is_shared_among_waiting_needs_by_the_allocation_lp(
     client: TestClient,
     make_member: Callable[[], Member],
     operator: dict[str, str],
     crisis: dict[str, Any],
 ) -> None:
     holder, urgent, patient = make_member(), make_member(), make_member()
+    needs = {}
     for who, days, margin in ((urgent, 2, 10), (patient, 9, 5)):
-        _post(
+        needs[who.id] = _post(
             client,
             "/listings",
             who,
@@ -98,11 +149,18 @@ def test_only_the_operator_sees_the_allocation_of_a_part(
                 crisis["id"], kind="need", quantity=100, days_of_supply=days, margin_per_unit=margin
             ),
         )
-    _post(client, "/listings", holder, json=listing_json(crisis["id"], quantity=100))
+    offer = _post(client, "/listings", holder, json=listing_json(crisis["id"], quantity=100))
+    assert offer["quantity_open"] == 0
+    # The hand-derived split of test_exchange_allocation.py: 90 to the urgent need, 10 floor.
+    [to_urgent] = _matches_of(client, urgent, needs[urgent.id]["id"])
+    [to_patient] = _matches_of(client, patient, needs[patient.id]["id"])
+    assert (to_urgent["quantity"], to_patient["quantity"]) == (90, 10)
+    assert to_patient["explanation"]["floor_binding"] is True
+
+    # Only the operator sees the allocation view; it now finds no open stock left to share.
     params = {"part_number": "BC847B,215", "maker": "Nexperia"}
     path = f"{API}/allocation/{crisis['id']}"
     assert client.get(path, params=params, headers=holder.headers).status_code == 403
     res = client.get(path, params=params, headers=operator)
     assert res.status_code == 200, res.text
-    # The hand-derived split of test_exchange_allocation.py: 90 to the urgent need, 10 floor.
-    assert sorted(n["explanation"]["allocated"] for n in res.json()["needs"]) == [10, 90]
+    assert res.json()["offers"] == [] and res.json()["flows"] == []

@@ -159,5 +159,6 @@ def test_crises_sweep_closes_crises_past_their_end(cli: CliRunner) -> None:
     swept = cli.invoke(app, ["crises", "sweep"])
     assert swept.exit_code == 0, swept.output
     assert "1 crises closed" in swept.output
+    assert "0 matches expired" in swept.output and "0 member contacts erased" in swept.output
     [crisis] = json.loads(cli.invoke(app, ["crises", "list", "--json"]).stdout)
     assert crisis["status"] == "closed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from supplyshock.exchange.audit import verify_audit
 from supplyshock.exchange.errors import NotFound, RuleViolation
 from supplyshock.exchange.listings import update_listing, withdraw_listing
-from supplyshock.exchange.matching import match_listing
+from supplyshock.exchange.matching import create_and_match, match_listing, update_and_match
 from supplyshock.exchange.pseudonyms import pseudonym
 from supplyshock.exchange.schemas import (
     CrisisPublic,
@@ -190,3 +191,44 @@ def test_a_pseudonym_is_stable_per_pair_and_differs_per_viewer() -> None:
 def test_a_pseudonym_cannot_be_computed_without_the_server_key() -> None:
     a, b = "a" * 32, "b" * 32
     assert pseudonym(a, b, key="server secret") != pseudonym(a, b, key="guessed secret")
+
+
+def test_create_and_match_proposes_the_first_matches_with_the_new_listing(
+    session: Session, market: Market, make_listing: MakeListing, listing_input: Callable[..., Any]
+) -> None:
+    holder, buyer, crisis = market
+    offer = make_listing(holder, crisis.id, quantity=100)
+
+    need = create_and_match(
+        session=session,
+        actor=buyer,
+        data=listing_input(crisis.id, kind="need", quantity=40),
+        now=NOW,
+    )
+
+    assert need.quantity_open == 0
+    assert session.get_one(Listing, offer.id).quantity_open == 60
+    [match] = session.scalars(select(Match).where(Match.need_id == need.id)).all()
+    assert (match.offer_id, match.quantity, match.state) == (offer.id, 40, "proposed")
+
+
+def test_update_and_match_matches_a_listing_that_now_answers_to_a_part_on_offer(
+    session: Session, market: Market, make_listing: MakeListing
+) -> None:
+    holder, buyer, crisis = market
+    make_listing(holder, crisis.id, quantity=100)
+    need = make_listing(
+        buyer, crisis.id, kind="need", quantity=40, part_number="PMEG3010", alternates=[]
+    )
+    assert match_listing(session=session, actor=buyer, listing_id=need.id, now=NOW) == []
+
+    after = update_and_match(
+        session=session,
+        actor=buyer,
+        listing_id=need.id,
+        data=ListingUpdate(alternates=[PartRef(part_number="BC847B,215", maker="Nexperia")]),
+        now=NOW,
+    )
+
+    assert after.quantity_open == 0
+    assert session.scalar(select(func.count()).where(Match.need_id == need.id)) == 1

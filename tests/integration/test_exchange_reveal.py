@@ -199,7 +199,9 @@ def test_every_step_is_in_the_audit_chain(session: Session, deal: Deal) -> None:
     accept_match(session=session, actor=deal.holder, match_id=deal.match.id, now=NOW)
     fulfil_match(session=session, actor=deal.holder, match_id=deal.match.id, now=NOW)
     actions = session.scalars(
-        select(AuditEntry.action).where(AuditEntry.entity == f"match:{deal.match.id}")
+        select(AuditEntry.action)
+        .where(AuditEntry.entity == f"match:{deal.match.id}")
+        .order_by(AuditEntry.seq)
     ).all()
     assert list(actions) == [
         "match.proposed",

@@ -107,7 +107,9 @@ async def _exchange_error(_: Request, exc: Exception) -> JSONResponse:
     status = status_of(exc)
     # RFC 9110: a 401 names the scheme the client should use.
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return error_response(status, exc.code, exc.message, headers=headers)
+    # Some errors list their problems (a Catena-X payload's, each with its JSON path).
+    details: Sequence[Mapping[str, Any]] = getattr(exc, "details", ())
+    return error_response(status, exc.code, exc.message, details, headers=headers)
 
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:

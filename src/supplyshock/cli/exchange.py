@@ -298,7 +298,7 @@ def crises_list(as_json: JsonOpt = False) -> None:
 
 @crises_app.command("sweep")
 def crises_sweep() -> None:
-    """Let time pass: close ended crises, expire listings, purge data past its retention."""
+    """Let time pass: close ended crises, expire listings and matches, purge data past retention."""
     from supplyshock.exchange.crises import purge_expired, sweep
 
     with _unit_of_work() as uow:
@@ -308,8 +308,10 @@ def crises_sweep() -> None:
     console.print(
         f"[green]ok[/]: {len(swept.crises_closed)} crises closed, "
         f"{len(swept.listings_expired)} listings expired, "
+        f"{len(swept.matches_expired)} matches expired, "
         f"{len(purged.crises_purged)} crises purged ({purged.listings_deleted} listings deleted, "
-        f"{purged.audit_payloads_erased} audit payloads erased)",
+        f"{purged.audit_payloads_erased} audit payloads erased, "
+        f"{purged.contacts_erased} member contacts erased)",
         highlight=False,
     )
 

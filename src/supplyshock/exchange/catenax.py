@@ -36,6 +36,7 @@ from supplyshock.exchange.schemas import (
     PartNumber,
     PartRef,
     Principal,
+    Quantity,
 )
 from supplyshock.formats.catenax import (
     ASPECTS,
@@ -195,7 +196,7 @@ class ImportOptions(BaseModel):
     region: str
     part_family: Annotated[str | None, Field(min_length=1, max_length=100)] = None
     alternates: Annotated[list[PartRef], Field(max_length=20)] = []
-    quantity: Annotated[int | None, Field(gt=0, le=10**12)] = None  # at most this many
+    quantity: Quantity | None = None  # at most this many
     window_start: date | None = None
     window_end: date | None = None
     expires_at: datetime | None = None

@@ -10,9 +10,13 @@ from sqlalchemy.orm import Session
 
 from supplyshock.exchange import audit, rules
 from supplyshock.exchange.errors import Conflict, NotFound
+from supplyshock.exchange.matches import expire_matches
 from supplyshock.exchange.members import require_operator
 from supplyshock.exchange.schemas import CrisisCreate, CrisisPublic, Principal
-from supplyshock.store.models import Crisis, Listing, ListingPart, utcnow
+from supplyshock.store.models import Crisis, Listing, ListingPart, Match, Member, utcnow
+
+# What a member's contact becomes once the retention period of its last crisis has ended.
+ERASED_CONTACT = "(erased after the retention period)"
 
 
 def open_crisis(
@@ -104,11 +108,14 @@ def close_crisis(
 class SweepReport:
     crises_closed: list[str]
     listings_expired: list[str]
+    matches_expired: list[str]
 
 
 def sweep(*, session: Session, now: datetime | None = None) -> SweepReport:
-    """Time passing: close crises past their end date, expire listings past their expiry.
+    """Time passing: close crises past their end date, expire listings and matches.
 
+    Matches expire when unrevealed past their expiry or when one of their listings left the
+    pool (closed with its crisis, expired, withdrawn); their quantity returns to the listings.
     Meant to run periodically (and before matching); the audit names the actor ``system:sweep``.
     """
     now = now or utcnow()
@@ -134,7 +141,12 @@ def sweep(*, session: Session, now: datetime | None = None) -> SweepReport:
             payload={"version": listing.version},
             now=now,
         )
-    return SweepReport(crises_closed=ended, listings_expired=sorted(x.id for x in expired))
+    matches_expired = expire_matches(session=session, now=now)
+    return SweepReport(
+        crises_closed=ended,
+        listings_expired=sorted(x.id for x in expired),
+        matches_expired=matches_expired,
+    )
 
 
 @dataclass(frozen=True)
@@ -142,19 +154,24 @@ class PurgeReport:
     crises_purged: list[str]
     listings_deleted: int
     audit_payloads_erased: int
+    contacts_erased: int = 0
 
 
 def purge_expired(*, session: Session, now: datetime | None = None) -> PurgeReport:
     """Delete the stock data of crises whose retention period has ended.
 
     A crisis closed at T with ``retention_days`` R is purged from T + R days on: its listings
-    are deleted and the audit payloads about them erased (see :mod:`supplyshock.exchange.audit`).
-    The crisis itself and the audit entries (who did what, when) remain.
+    and their matches are deleted and the audit payloads about them erased (see
+    :mod:`supplyshock.exchange.audit`). Then the contact (personal data) of every member that
+    held listings in it and now holds none in any crisis is erased; the organisation's name and
+    country stay, so the operator still knows who took part. The crisis itself and the audit
+    entries (who did what, when) remain.
     """
     now = now or utcnow()
     actor = "system:retention"
     purged: list[str] = []
     deleted = erased = 0
+    holders: set[str] = set()
     closed = session.scalars(
         select(Crisis).where(Crisis.status == "closed", Crisis.purged_at.is_(None))
     ).all()
@@ -164,15 +181,21 @@ def purge_expired(*, session: Session, now: datetime | None = None) -> PurgeRepo
         ):
             continue
         ids = session.scalars(select(Listing.id).where(Listing.crisis_id == crisis.id)).all()
+        holders |= set(
+            session.scalars(select(Listing.member_id).where(Listing.crisis_id == crisis.id))
+        )
+        # Collected before the listings go: their matches are deleted with them (cascade).
+        match_ids = session.scalars(select(Match.id).where(Match.crisis_id == crisis.id)).all()
         erased += len(
             audit.erase_payloads(
                 session=session,
                 actor=actor,
-                entities=[f"listing:{i}" for i in ids],
+                entities=[f"listing:{i}" for i in ids] + [f"match:{i}" for i in match_ids],
                 reason=f"retention period of crisis {crisis.id} ended",
                 now=now,
             )
         )
+        session.execute(delete(Match).where(Match.crisis_id == crisis.id))
         session.execute(delete(ListingPart).where(ListingPart.crisis_id == crisis.id))
         session.execute(
             delete(Listing)
@@ -186,9 +209,43 @@ def purge_expired(*, session: Session, now: datetime | None = None) -> PurgeRepo
             actor=actor,
             action="crisis.purged",
             entity=f"crisis:{crisis.id}",
-            payload={"listings_deleted": len(ids)},
+            payload={"listings_deleted": len(ids), "matches_deleted": len(match_ids)},
             now=now,
         )
         purged.append(crisis.id)
         deleted += len(ids)
-    return PurgeReport(crises_purged=purged, listings_deleted=deleted, audit_payloads_erased=erased)
+    contacts = _erase_contacts(session, holders, actor, now)
+    return PurgeReport(
+        crises_purged=purged,
+        listings_deleted=deleted,
+        audit_payloads_erased=erased,
+        contacts_erased=contacts,
+    )
+
+
+def _erase_contacts(session: Session, member_ids: set[str], actor: str, now: datetime) -> int:
+    """Erase the contact of each member that holds no listing any more; returns how many.
+
+    A member still active in another crisis keeps its contact until that crisis is purged too.
+    """
+    still_active = set(
+        session.scalars(select(Listing.member_id).where(Listing.member_id.in_(member_ids)))
+    )
+    erased = 0
+    for member_id in sorted(member_ids - still_active):
+        member = session.get_one(Member, member_id)
+        if member.contact == ERASED_CONTACT:
+            continue
+        member.contact = ERASED_CONTACT
+        session.flush()
+        # The log never held the contact; it records that it was erased, and why.
+        audit.append(
+            session=session,
+            actor=actor,
+            action="member.contact_erased",
+            entity=f"member:{member_id}",
+            payload={"reason": "retention period of its last crisis ended"},
+            now=now,
+        )
+        erased += 1
+    return erased

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -167,11 +167,27 @@ def list_matches(
     state: MatchState | None = None,
     listing_id: str | None = None,
 ) -> list[MatchPublic]:
-    """The caller's matches (either side), newest first."""
+    """The caller's matches (either side), newest first; ``listing_id``: one of the caller's."""
+    ids = list_match_ids(session=session, actor=actor, state=state, listing_id=listing_id)
+    return views(session=session, actor=actor, match_ids=ids)
+
+
+def list_match_ids(
+    *,
+    session: Session,
+    actor: Principal,
+    state: MatchState | None = None,
+    listing_id: str | None = None,
+) -> list[str]:
+    """The ids of :func:`list_matches`, in its order: a page is then viewed with :func:`views`.
+
+    Building a view reads both listings and computes a pseudonym, so a paginated caller views
+    only the page it hands out, not every match the member ever had.
+    """
     member_id = _member_of(actor)
     offer, need = aliased(Listing), aliased(Listing)
     query = (
-        select(Match)
+        select(Match.id)
         .join(offer, offer.id == Match.offer_id)
         .join(need, need.id == Match.need_id)
         .where(or_(offer.member_id == member_id, need.member_id == member_id))
@@ -179,9 +195,47 @@ def list_matches(
     if state is not None:
         query = query.where(Match.state == state)
     if listing_id is not None:
-        query = query.where(or_(Match.offer_id == listing_id, Match.need_id == listing_id))
+        # Only the caller's own listing filters: filtering by the counterpart's listing would
+        # let a member confirm a guessed listing id before the reveal.
+        query = query.where(
+            or_(
+                and_(Match.offer_id == listing_id, offer.member_id == member_id),
+                and_(Match.need_id == listing_id, need.member_id == member_id),
+            )
+        )
     query = query.order_by(Match.created_at.desc(), Match.id)
-    return [view(session, m, member_id) for m in session.scalars(query)]
+    return list(session.scalars(query))
+
+
+def views(*, session: Session, actor: Principal, match_ids: list[str]) -> list[MatchPublic]:
+    """The caller's matches ``match_ids`` as the caller sees them, in the given order.
+
+    Ids that are not the caller's are not found, as everywhere.
+    """
+    member_id = _member_of(actor)
+    rows: dict[str, Match] = {}
+    for start in range(0, len(match_ids), 500):
+        chunk = match_ids[start : start + 500]
+        rows.update((m.id, m) for m in session.scalars(select(Match).where(Match.id.in_(chunk))))
+    # Both listings of every match in a few queries, not two per match: view() then finds them
+    # in the session's identity map.
+    ids = sorted({m.offer_id for m in rows.values()} | {m.need_id for m in rows.values()})
+    listings: dict[str, Listing] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        listings.update(
+            (x.id, x) for x in session.scalars(select(Listing).where(Listing.id.in_(chunk)))
+        )
+    out = []
+    for match_id in match_ids:
+        match = rows.get(match_id)
+        if match is None or member_id not in (
+            listings[match.offer_id].member_id,
+            listings[match.need_id].member_id,
+        ):
+            raise NotFound(f"no match {match_id!r}")
+        out.append(view(session, match, member_id))
+    return out
 
 
 def _check_version(match: Match, expected: int | None) -> None:

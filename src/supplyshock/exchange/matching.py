@@ -1,8 +1,10 @@
 """Matching: a new or changed listing is paired with compatible open counterparts as matches.
 
-``match_listing`` is its own use case, not a side effect of creating or amending a listing:
-the API (and CLI) call it right after ``create_listing`` / ``update_listing`` in the same unit
-of work, so a listing and its first matches commit together.
+A new or changed listing is matched against the open pool at once: ``create_and_match`` and
+``update_and_match`` (what the API's listing routes call) run ``create_listing`` /
+``update_listing`` and then ``match_listing`` in the same unit of work, so a listing and its
+first matches commit together. ``match_listing`` stays a use case of its own for re-matching
+(stock that came back after a decline or an expiry).
 
 How quantity is split (see docs/matching.md):
 
@@ -31,9 +33,10 @@ from supplyshock.exchange import audit, rules
 from supplyshock.exchange.allocation import DEFAULT_FLOOR_SHARE, Demand, Supply, allocate
 from supplyshock.exchange.candidates import find_candidates
 from supplyshock.exchange.errors import Conflict, Forbidden, NotFound
+from supplyshock.exchange.listings import create_listing, update_listing
 from supplyshock.exchange.matches import MATCH_TTL, MatchPublic, view
 from supplyshock.exchange.members import require_operator
-from supplyshock.exchange.schemas import Principal
+from supplyshock.exchange.schemas import ListingCreate, ListingPublic, ListingUpdate, Principal
 from supplyshock.store.models import Listing, ListingPart, Match, utcnow
 
 
@@ -130,6 +133,45 @@ def match_listing(
             now=now,
         )
     return [view(session, m, me.member_id) for m in created]
+
+
+def match_written(
+    *, session: Session, actor: Principal, listing: ListingPublic, now: datetime | None = None
+) -> ListingPublic:
+    """Match a listing just created or amended, and return it with its open quantity now.
+
+    For the routes that write listings through other services (the Catena-X imports).
+    """
+    if listing.status != "open":
+        return listing
+    match_listing(session=session, actor=actor, listing_id=listing.id, now=now)
+    row = session.get_one(Listing, listing.id)
+    return ListingPublic.model_validate(row)
+
+
+def create_and_match(
+    *, session: Session, actor: Principal, data: ListingCreate, now: datetime | None = None
+) -> ListingPublic:
+    """Create a listing and match it against the open pool in the same unit of work."""
+    now = now or utcnow()
+    listing = create_listing(session=session, actor=actor, data=data, now=now)
+    return match_written(session=session, actor=actor, listing=listing, now=now)
+
+
+def update_and_match(
+    *,
+    session: Session,
+    actor: Principal,
+    listing_id: str,
+    data: ListingUpdate,
+    now: datetime | None = None,
+) -> ListingPublic:
+    """Amend a listing and match what it now offers or needs against the open pool."""
+    now = now or utcnow()
+    listing = update_listing(
+        session=session, actor=actor, listing_id=listing_id, data=data, now=now
+    )
+    return match_written(session=session, actor=actor, listing=listing, now=now)
 
 
 Plan = list[tuple[Listing, Listing, int, dict[str, object]]]

@@ -25,6 +25,14 @@ PartNumber = Annotated[str, Field(min_length=1, max_length=64)]
 Maker = Annotated[str, Field(min_length=1, max_length=100)]
 Family = Annotated[str, Field(min_length=1, max_length=100)]
 
+# Quantities are stored as 32-bit integers (listings.quantity, matches.quantity): refuse more in
+# the schema, with a message, rather than let the database refuse it (or SQLite accept it).
+MAX_QUANTITY = 2**31 - 1
+Quantity = Annotated[
+    int,
+    Field(gt=0, le=MAX_QUANTITY, description=f"units, at most {MAX_QUANTITY:,} (32-bit column)"),
+]
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -155,7 +163,7 @@ class _ListingFields(_In):
     """Fields a listing's owner may set on creation and change later."""
 
     alternates: Annotated[list[PartRef], Field(max_length=20)] = []
-    quantity: Annotated[int, Field(gt=0, le=10**12)]
+    quantity: Quantity
     date_code: str | None = None  # offers: oldest date code held; needs: oldest accepted
     max_lots: Annotated[int | None, Field(ge=1, le=10_000)] = None
     authorised_channel: bool = False  # offers: bought through one; needs: required
@@ -212,7 +220,7 @@ class ListingUpdate(_In):
 
     version: int | None = None
     alternates: Annotated[list[PartRef] | None, Field(max_length=20)] = None
-    quantity: Annotated[int | None, Field(gt=0, le=10**12)] = None
+    quantity: Quantity | None = None
     date_code: str | None = None
     max_lots: Annotated[int | None, Field(ge=1, le=10_000)] = None
     authorised_channel: bool | None = None

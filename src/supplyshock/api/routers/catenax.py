@@ -2,7 +2,9 @@
 
 The request body is the payload itself, unchanged; what a listing needs beyond it (crisis,
 region, provenance) comes as query parameters. A payload that fails its schema or cannot be
-mapped gets 422 ``invalid_payload`` with every problem and its JSON path in ``details``.
+mapped gets 422 ``invalid_payload`` with every problem and its JSON path in ``details`` (the
+generic error handler passes an error's ``details`` on). A listing created or changed here is
+matched against the open pool at once, as on ``/listings``.
 """
 
 from __future__ import annotations
@@ -11,13 +13,11 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, status
-from fastapi.responses import JSONResponse
 
 from supplyshock.api.deps import PrincipalDep, SessionDep
-from supplyshock.api.errors import error_response
-from supplyshock.exchange import catenax
-from supplyshock.exchange.catenax import ImportOptions, PayloadInvalid, TwinPublic, TwinsCreate
-from supplyshock.exchange.schemas import ListingPublic
+from supplyshock.exchange import catenax, matching
+from supplyshock.exchange.catenax import ImportOptions, TwinPublic, TwinsCreate
+from supplyshock.exchange.schemas import MAX_QUANTITY, ListingPublic
 
 router = APIRouter(prefix="/catenax", tags=["catena-x (member)"])
 
@@ -32,7 +32,9 @@ def import_options(
     crisis_id: CrisisId,
     region: Annotated[str, Query(max_length=32, description="coarse region, e.g. europe")],
     part_family: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    quantity: Annotated[int | None, Query(gt=0, le=10**12, description="at most this many")] = None,
+    quantity: Annotated[
+        int | None, Query(gt=0, le=MAX_QUANTITY, description="at most this many")
+    ] = None,
     window_start: date | None = None,
     window_end: date | None = None,
     expires_at: datetime | None = None,
@@ -63,11 +65,6 @@ def import_options(
 OptionsDep = Annotated[ImportOptions, Depends(import_options)]
 
 
-def _invalid(exc: PayloadInvalid) -> JSONResponse:
-    # Nothing was written before the payload was refused, so answering here changes nothing.
-    return error_response(422, exc.code, exc.message, exc.details)
-
-
 @router.post(
     "/twins",
     response_model=list[TwinPublic],
@@ -91,13 +88,11 @@ def list_twins(session: SessionDep, who: PrincipalDep) -> list[TwinPublic]:
 )
 def offer_from_item_stock(
     payload: Payload, session: SessionDep, who: PrincipalDep, options: OptionsDep
-) -> ListingPublic | JSONResponse:
-    try:
-        return catenax.offer_from_item_stock(
-            session=session, actor=who, payload=payload, options=options
-        )
-    except PayloadInvalid as exc:
-        return _invalid(exc)
+) -> ListingPublic:
+    listing = catenax.offer_from_item_stock(
+        session=session, actor=who, payload=payload, options=options
+    )
+    return matching.match_written(session=session, actor=who, listing=listing)
 
 
 @router.post(
@@ -109,13 +104,11 @@ def offer_from_item_stock(
 )
 def need_from_short_term_demand(
     payload: Payload, session: SessionDep, who: PrincipalDep, options: OptionsDep
-) -> ListingPublic | JSONResponse:
-    try:
-        return catenax.need_from_short_term_demand(
-            session=session, actor=who, payload=payload, options=options
-        )
-    except PayloadInvalid as exc:
-        return _invalid(exc)
+) -> ListingPublic:
+    listing = catenax.need_from_short_term_demand(
+        session=session, actor=who, payload=payload, options=options
+    )
+    return matching.match_written(session=session, actor=who, listing=listing)
 
 
 @router.post(
@@ -130,10 +123,8 @@ def attach_days_of_supply(
     who: PrincipalDep,
     listing_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
     crisis_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
-) -> ListingPublic | JSONResponse:
-    try:
-        return catenax.attach_days_of_supply(
-            session=session, actor=who, payload=payload, listing_id=listing_id, crisis_id=crisis_id
-        )
-    except PayloadInvalid as exc:
-        return _invalid(exc)
+) -> ListingPublic:
+    listing = catenax.attach_days_of_supply(
+        session=session, actor=who, payload=payload, listing_id=listing_id, crisis_id=crisis_id
+    )
+    return matching.match_written(session=session, actor=who, listing=listing)

@@ -1,4 +1,8 @@
-"""``/listings``: a member's own offers and needs. Another member's listing is "not found"."""
+"""``/listings``: a member's own offers and needs. Another member's listing is "not found".
+
+Creating or amending a listing matches it against the open pool in the same request; the new
+matches are read with ``GET /matches?listing_id=``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from supplyshock.api.deps import PrincipalDep, SessionDep
 from supplyshock.api.pagination import Page, PageDep, paginate
-from supplyshock.exchange import listings
+from supplyshock.exchange import listings, matching
 from supplyshock.exchange.schemas import (
     ListingCreate,
     ListingPublic,
@@ -25,10 +29,10 @@ ListingId = Annotated[str, Path(min_length=1, max_length=32)]
     "",
     response_model=ListingPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Create an offer or a need",
+    summary="Create an offer or a need; it is matched against the open pool at once",
 )
 def create_listing(data: ListingCreate, session: SessionDep, who: PrincipalDep) -> ListingPublic:
-    return listings.create_listing(session=session, actor=who, data=data)
+    return matching.create_and_match(session=session, actor=who, data=data)
 
 
 @router.get("", response_model=Page[ListingPublic], summary="My listings, newest first")
@@ -51,12 +55,12 @@ def get_my_listing(session: SessionDep, who: PrincipalDep, listing_id: ListingId
 @router.patch(
     "/{listing_id}",
     response_model=ListingPublic,
-    summary="Amend an open listing (send `version` to refuse a stale write)",
+    summary="Amend an open listing and match it again (send `version` to refuse a stale write)",
 )
 def update_listing(
     data: ListingUpdate, session: SessionDep, who: PrincipalDep, listing_id: ListingId
 ) -> ListingPublic:
-    return listings.update_listing(session=session, actor=who, listing_id=listing_id, data=data)
+    return matching.update_and_match(session=session, actor=who, listing_id=listing_id, data=data)
 
 
 @router.post("/{listing_id}/withdraw", response_model=ListingPublic, summary="Withdraw a listing")

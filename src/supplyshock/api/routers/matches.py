@@ -40,8 +40,10 @@ def list_matches(
     state: MatchState | None = None,
     listing_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
 ) -> Page[MatchPublic]:
-    rows = matches.list_matches(session=session, actor=who, state=state, listing_id=listing_id)
-    return paginate(rows, page, lambda x: x.id)
+    ids = matches.list_match_ids(session=session, actor=who, state=state, listing_id=listing_id)
+    chunk = paginate(ids, page, lambda x: x)
+    items = matches.views(session=session, actor=who, match_ids=chunk.items)
+    return Page[MatchPublic](items=items, next=chunk.next)
 
 
 @router.get("/matches/{match_id}", response_model=MatchPublic, summary="One of my matches")
