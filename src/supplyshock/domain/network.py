@@ -384,25 +384,30 @@ class NetworkIndex:
         the lanes feeding it by their supply share and becomes the supplier's requirement of the
         same part. Requirements are propagated in topological order of the BOM.
         """
-        req: dict[tuple[str, str], float] = defaultdict(float)
+        # Grouped by part, so a network with thousands of parts does not pay parts x nodes.
+        by_part: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for d in self.demand.values():
-            req[(d.site, d.part)] += d.per_day
+            by_part[d.part][d.site] += d.per_day
+        lanes_of: dict[str, list[Lane]] = defaultdict(list)
+        for lanes in self.lanes_in.values():
+            for ln in lanes:
+                lanes_of[ln.part].append(ln)
         for part in self.topological_parts():
-            self._push_lanes(part, req)
-            for (site, p), q in list(req.items()):
+            here = by_part[part]
+            self._push_lanes(part, lanes_of.get(part, []), here)
+            for site, q in list(here.items()):
                 # A node fed by lanes buys the part; a node without lanes makes it from children.
-                if p == part and q > 0 and (site, p) not in self.lanes_in:
+                if q > 0 and (site, part) not in self.lanes_in:
                     for b in self.children.get(part, []):
-                        req[(site, b.child)] += q * b.qty
-        return dict(req)
+                        by_part[b.child][site] += q * b.qty
+        return {(s, p): q for p, sites in by_part.items() for s, q in sites.items()}
 
-    def _push_lanes(self, part: str, req: dict[tuple[str, str], float]) -> None:
+    def _push_lanes(self, part: str, lanes: list[Lane], here: dict[str, float]) -> None:
         """Move requirements of ``part`` from customers to suppliers along its lanes.
 
         Sites are processed customers-first (Kahn's order on the part's lane graph), so a
         distributor passes on its whole requirement, not the part it had seen so far.
         """
-        lanes = [ln for (s, p), lns in self.lanes_in.items() if p == part for ln in lns]
         if not lanes:
             return
         waiting: dict[str, int] = defaultdict(int)  # site -> customer lanes not yet processed
@@ -411,10 +416,10 @@ class NetworkIndex:
         ready = sorted({ln.customer for ln in lanes} - set(waiting))
         while ready:
             site = ready.pop()
-            q = req.get((site, part), 0.0)
+            q = here.get(site, 0.0)
             for ln in self.lanes_in.get((site, part), []):
                 if q:
-                    req[(ln.supplier, part)] += q * self.supply_share(ln)
+                    here[ln.supplier] += q * self.supply_share(ln)
                 waiting[ln.supplier] -= 1
                 if waiting[ln.supplier] == 0:
                     ready.append(ln.supplier)

@@ -1,0 +1,164 @@
+"""Cheap upper bounds that prove a disruption cannot be survived indefinitely.
+
+Used by :class:`~supplyshock.analysis.survival.solve.RegionSolver` to skip the long-run LP:
+with no stock anywhere, what could each node have per day at most, and what must each part
+be made in total.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from supplyshock.analysis.survival.model import FLOW, PROD, SUBST, SurvivalModel
+
+INF = float("inf")
+
+
+class Upstream:
+    """Upper bounds on what each node could have per day with no stock anywhere.
+
+    A make-node makes at most its capacity (and its group's) and what its BOM inputs allow; a
+    node has at most what it makes plus what its lanes (up to their capacity) and alternates
+    (up to their rate) could bring if every supplier upstream worked for it alone. Optimistic
+    on purpose: these bounds only ever prove that a disruption cannot be covered.
+    """
+
+    def __init__(self, m: SurvivalModel) -> None:
+        n = len(m.nodes)
+        csc = m.A.tocsc()
+        # node -> [(column, source node, units of source per unit, cap per day)]
+        self.inputs: list[list[tuple[int, int, float, float]]] = [[] for _ in range(n)]
+        # node -> (production column, cap per day, [(input node, qty)])
+        self.make: dict[int, tuple[int, float, list[tuple[int, float]]]] = {}
+        for c in range(m.n_cols):
+            lo, hi = csc.indptr[c], csc.indptr[c + 1]
+            rows, vals = csc.indices[lo:hi], csc.data[lo:hi]
+            kind = m.col_kind[c]
+            own = int(m.col_node[c])
+            if kind == PROD:
+                cap, kids = INF, []
+                for r, v in zip(rows, vals, strict=True):
+                    if m.row_kind[r] in (1, 2):
+                        cap = min(cap, -float(m.a_t[r]))
+                    elif r < n and v > 0:
+                        kids.append((int(r), float(v)))
+                self.make[own] = (c, cap, kids)
+            elif kind == FLOW or kind == SUBST:
+                src, ratio, cap = -1, 1.0, INF
+                for r, v in zip(rows, vals, strict=True):
+                    if r < n and v > 0:
+                        src, ratio = int(r), float(v)
+                    elif m.row_kind[r] in (3, 4):
+                        cap = -float(m.a_t[r])  # lane capacity, or an alternate's rate
+                self.inputs[own].append((c, src, ratio, cap))
+        # Dependency order (suppliers and BOM inputs first); nodes on a cycle are left out
+        # and count as unlimited, which keeps the bounds safe.
+        deps: list[set[int]] = [{src for _c, src, _r, _k in self.inputs[i]} for i in range(n)]
+        for i, (_c, _cap, kids) in self.make.items():
+            deps[i] |= {k for k, _q in kids}
+        users: list[list[int]] = [[] for _ in range(n)]
+        for i, ds in enumerate(deps):
+            for j in ds:
+                users[j].append(i)
+        waiting = [len(ds) for ds in deps]
+        ready = [i for i in range(n) if waiting[i] == 0]
+        self.rank = np.full(n, n, dtype=np.int64)
+        self.avail = np.full(n, INF)
+        self.most: dict[int, float] = {c: INF for c, _cap, _k in self.make.values()}
+        k = 0
+        while ready:
+            i = ready.pop()
+            self.rank[i] = k
+            k += 1
+            self.avail[i] = self._node(i, frozenset(), self.avail)
+            for u in users[i]:
+                waiting[u] -= 1
+                if waiting[u] == 0:
+                    ready.append(u)
+
+    def _node(self, i: int, cut: frozenset[int], avail: np.ndarray) -> float:
+        total = 0.0
+        if i in self.make:
+            c, cap, kids = self.make[i]
+            out = 0.0 if c in cut else min([cap] + [avail[k] / q for k, q in kids])
+            if not cut:
+                self.most[c] = out
+            total += out
+        for c, src, ratio, cap in self.inputs[i]:
+            if c not in cut:
+                total += min(cap, avail[src] / ratio)
+        return total
+
+    def after_cut(self, cut: frozenset[int], cone: list[int]) -> np.ndarray:
+        """The bounds again with ``cut`` columns stopped; only ``cone`` (all that lies
+        downstream of them) can change."""
+        avail = self.avail.copy()
+        for i in sorted(cone, key=lambda j: int(self.rank[j])):
+            if self.rank[i] < len(avail):
+                avail[i] = self._node(i, cut, avail)
+        return avail
+
+
+def parents_first(n: int, parents: dict[int, set[tuple[int, float]]]) -> list[int]:
+    """Parts ordered so that every part comes after all the parts it goes into."""
+    kids: dict[int, list[int]] = {}
+    waiting = [0] * n
+    for child, ps in parents.items():
+        waiting[child] = len({q for q, _ in ps})
+        for q in {q for q, _ in ps}:
+            kids.setdefault(q, []).append(child)
+    ready = [p for p in range(n) if waiting[p] == 0]
+    order: list[int] = []
+    while ready:
+        p = ready.pop()
+        order.append(p)
+        for c in kids.get(p, []):
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.append(c)
+    return order
+
+
+def part_needs(m: SurvivalModel) -> tuple[np.ndarray, np.ndarray]:
+    """(need per part, part index of each node).
+
+    need[p] is a lower bound on the units of p per day that demand requires in total, whatever
+    the routing: demand of p plus qty x need of each parent, less what alternates may stand
+    in for p (each at most its rate).
+    """
+    parts = sorted({p for _s, p in m.nodes})
+    part_id = {p: i for i, p in enumerate(parts)}
+    node_part = np.array([part_id[p] for _s, p in m.nodes], dtype=np.int64)
+    demand = np.zeros(len(parts))
+    np.add.at(demand, node_part, m.a_t[: len(m.nodes)])
+    prod = np.flatnonzero(m.col_kind == PROD)
+    sub = m.A[:, prod].tocsc()
+    parents: dict[int, set[tuple[int, float]]] = {}
+    for j, c in enumerate(prod):
+        own = node_part[m.col_node[c]]
+        lo, hi = sub.indptr[j], sub.indptr[j + 1]
+        for r, v in zip(sub.indices[lo:hi], sub.data[lo:hi], strict=True):
+            if r < len(m.nodes) and v > 0:
+                parents.setdefault(int(node_part[r]), set()).add((int(own), float(v)))
+    stand_in = np.zeros(len(parts))
+    for c in np.flatnonzero(m.col_kind == SUBST):
+        stand_in[node_part[m.col_node[c]]] -= m.a_t[m.col_qrow[c]]  # a_t = -rate
+    need = demand.copy()
+    for p in parents_first(len(parts), parents):
+        for q, qty in parents.get(p, ()):
+            need[p] += qty * need[q]
+        need[p] = max(0.0, need[p] - stand_in[p])
+    return need, node_part
+
+
+def downstream_closure(m: SurvivalModel, origins: tuple[int, ...]) -> list[int]:
+    """The origins and every node downstream of them (that consumes what they hold)."""
+    seen = set(origins)
+    stack = list(origins)
+    while stack:
+        n = stack.pop()
+        for k in m.downstream[n]:
+            if k not in seen:
+                seen.add(k)
+                stack.append(k)
+    return list(seen)

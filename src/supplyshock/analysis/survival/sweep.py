@@ -1,0 +1,277 @@
+"""Sweep every node (or site) of a network: TTS, TTR, performance impact and the REI ranking.
+
+The sweep compiles the network once, then solves each disruption on its own sub-network
+(:class:`~supplyshock.analysis.survival.solve.RegionSolver`). Disruptions are independent, so
+chunks of them run in worker processes (each with its own HiGHS instances) or on a Dask
+cluster when a scheduler is given.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from supplyshock.analysis.survival.model import SurvivalModel, build_model
+from supplyshock.analysis.survival.solve import (
+    INF,
+    Disruption,
+    FullSolver,
+    Outcome,
+    RegionSolver,
+    node_disruption,
+    site_disruption,
+)
+from supplyshock.domain.network import Network
+
+Level = Literal["node", "site"]
+#: Below this many disruptions, starting worker processes costs more than it saves.
+MIN_PARALLEL = 200
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class NodeRisk:
+    """One row of the risk table. ``part`` is None for a site-level disruption."""
+
+    site: str
+    part: str | None
+    tts: float  # days; inf when the rest of the network covers the node indefinitely
+    ttr: float | None
+    lost_units: float | None
+    lost_margin: float | None
+    rei: float | None  # impact / worst impact, 0..1
+    at_risk: bool  # TTS < TTR: the nodes to act on
+    beyond_horizon: bool = False  # TTS is at least ``tts`` days (finite, not solved further)
+
+    @property
+    def label(self) -> str:
+        return self.site if self.part is None else f"{self.site}/{self.part}"
+
+
+def disruptions(
+    model: SurvivalModel, level: Level = "node", only: Sequence[str] | None = None
+) -> list[tuple[Disruption, float | None]]:
+    """The disruptions of a sweep with each one's TTR (its site's ``ttr_days``).
+
+    ``only`` restricts the sweep to labels ``site/part`` (node level) or site ids.
+    """
+    out: list[tuple[Disruption, float | None]] = []
+    if level == "site":
+        sites = sorted({model.nodes[n][0] for n in model.supply_nodes})
+        if only is not None:
+            unknown = sorted(set(only) - set(model.site_nodes))
+            if unknown:
+                raise KeyError(f"unknown site {unknown[0]!r}")
+            sites = list(only)
+        return [(site_disruption(model, s), model.site_ttr.get(s)) for s in sites]
+    nodes = model.supply_nodes
+    if only is not None:
+        wanted = []
+        for label in only:
+            site, _, part = label.partition("/")
+            if (site, part) not in model.node_index:
+                raise KeyError(f"unknown node {label!r} (expected SITE/PART)")
+            wanted.append(model.node_index[(site, part)])
+        nodes = wanted
+    for n in nodes:
+        out.append((node_disruption(model, n), model.ttr(n)))
+    return out
+
+
+# -- workers -------------------------------------------------------------------------------
+
+_WORKER: dict[str, RegionSolver] = {}
+
+
+def _init_worker(model: SurvivalModel, horizon: float | None) -> None:
+    _WORKER["solver"] = RegionSolver(model, horizon)
+
+
+def _solve_chunk(chunk: list[tuple[Disruption, float | None]]) -> list[Outcome]:
+    solver = _WORKER["solver"]
+    return [solver.solve(d, ttr) for d, ttr in chunk]
+
+
+_DASK_CACHE: dict[str, RegionSolver] = {}
+
+
+def _solve_chunk_dask(
+    chunk: list[tuple[Disruption, float | None]],
+    model: SurvivalModel,
+    token: str,
+    horizon: float | None,
+) -> list[Outcome]:
+    # One solver per worker process and model, not per task: the CSR copy is not free.
+    solver = _DASK_CACHE.get(token)
+    if solver is None:
+        _DASK_CACHE.clear()
+        solver = _DASK_CACHE[token] = RegionSolver(model, horizon)
+    return [solver.solve(d, ttr) for d, ttr in chunk]
+
+
+def _chunks(items: list[Any], n: int) -> list[list[Any]]:
+    size = max(1, math.ceil(len(items) / n))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def solve_all(
+    model: SurvivalModel,
+    items: list[tuple[Disruption, float | None]],
+    *,
+    workers: int = 1,
+    scheduler: Any = None,
+    progress: Progress | None = None,
+    solver: Literal["region", "full"] = "region",
+    horizon: float | None = None,
+) -> list[Outcome]:
+    """Solve every disruption; results come back in the order of ``items``.
+
+    ``scheduler`` is a ``distributed.Client`` or a scheduler address; ``workers`` > 1 uses a
+    process pool on this machine; otherwise everything runs here. ``horizon``: see
+    :class:`~supplyshock.analysis.survival.solve.RegionSolver`.
+    """
+    total = len(items)
+    if scheduler is not None:
+        return _solve_dask(model, items, scheduler, progress, horizon)
+    if workers <= 1 or total < MIN_PARALLEL or solver == "full":
+        s = RegionSolver(model, horizon) if solver == "region" else FullSolver(model, horizon)
+        out = []
+        for i, (d, ttr) in enumerate(items):
+            out.append(s.solve(d, ttr))
+            if progress is not None and (i % 50 == 49 or i == total - 1):
+                progress(i + 1, total)
+        return out
+    # Several chunks per worker so the progress bar moves and a slow chunk does not idle cores.
+    chunks = _chunks(items, workers * 16)
+    results: list[list[Outcome] | None] = [None] * len(chunks)
+    done = 0
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model, horizon)) as pool:
+        futs = {pool.submit(_solve_chunk, c): i for i, c in enumerate(chunks)}
+        for f in as_completed(futs):
+            results[futs[f]] = f.result()
+            done += len(chunks[futs[f]])
+            if progress is not None:
+                progress(done, total)
+    return [o for r in results if r is not None for o in r]
+
+
+def _solve_dask(
+    model: SurvivalModel,
+    items: list[tuple[Disruption, float | None]],
+    scheduler: Any,
+    progress: Progress | None,
+    horizon: float | None,
+) -> list[Outcome]:
+    import distributed as _distributed
+
+    dist: Any = _distributed  # untyped
+    Client, dask_completed = dist.Client, dist.as_completed
+
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        chunks = _chunks(items, n_workers * 16)
+        shared = client.scatter(model, broadcast=True)
+        token = uuid.uuid4().hex
+        futs = client.map(
+            _solve_chunk_dask, chunks, model=shared, token=token, horizon=horizon, pure=False
+        )
+        order = {f.key: i for i, f in enumerate(futs)}
+        results: list[list[Outcome] | None] = [None] * len(chunks)
+        done = 0
+        for f in dask_completed(futs):
+            i = order[f.key]
+            results[i] = f.result()
+            done += len(chunks[i])
+            if progress is not None:
+                progress(done, len(items))
+        return [o for r in results if r is not None for o in r]
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+# -- the risk table --------------------------------------------------------------------------
+
+
+def risk_table(
+    model: SurvivalModel, items: list[tuple[Disruption, float | None]], outcomes: list[Outcome]
+) -> list[NodeRisk]:
+    """REI = impact / worst impact (margin lost; units when no node loses margin), ranked."""
+    use_margin = any((o.lost_margin or 0) > 0 for o in outcomes)
+    worst = max(
+        ((o.lost_margin if use_margin else o.lost_units) or 0.0 for o in outcomes), default=0.0
+    )
+    rows: list[NodeRisk] = []
+    for (d, _ttr), o in zip(items, outcomes, strict=True):
+        site, _, part = d.label.partition("/")
+        impact = o.lost_margin if use_margin else o.lost_units
+        rei = None if impact is None else (impact / worst if worst > 0 else 0.0)
+        at_risk = o.ttr is not None and o.tts < o.ttr
+        rows.append(
+            NodeRisk(
+                site,
+                part or None,
+                o.tts,
+                o.ttr,
+                o.lost_units,
+                o.lost_margin,
+                rei,
+                at_risk,
+                o.beyond_horizon,
+            )
+        )
+    rows.sort(key=lambda r: (-(r.rei or 0.0), r.tts, r.label))
+    return rows
+
+
+def sweep(
+    network: Network | SurvivalModel,
+    *,
+    level: Level = "node",
+    only: Sequence[str] | None = None,
+    default_ttr: float | None = None,
+    workers: int | None = 1,
+    scheduler: Any = None,
+    progress: Progress | None = None,
+    horizon: float | Literal["auto"] | None = "auto",
+) -> list[NodeRisk]:
+    """Disrupt every supply node (or site) in turn; the ranked risk table.
+
+    ``default_ttr`` stands in for sites without ``ttr_days``; ``workers=None`` uses every core.
+    ``horizon``: TTS past it is reported as "at least the horizon" unless it is unbounded
+    ("auto": the longest TTR, see :func:`default_horizon`; None: exact TTS however long).
+    """
+    model = network if isinstance(network, SurvivalModel) else build_model(network)
+    items = disruptions(model, level, only)
+    if default_ttr is not None:
+        items = [(d, default_ttr if ttr is None else ttr) for d, ttr in items]
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    h = default_horizon(items) if horizon == "auto" else horizon
+    outcomes = solve_all(model, items, workers=n, scheduler=scheduler, progress=progress, horizon=h)
+    return risk_table(model, items, outcomes)
+
+
+def default_horizon(items: list[tuple[Disruption, float | None]]) -> float:
+    """The longest TTR of the sweep, at least 30 days.
+
+    A node is at risk when TTS < TTR, and its impact is zero when TTS >= TTR, so telling
+    TTS apart beyond the longest TTR changes neither the REI nor the list to act on.
+    """
+    return max([30.0] + [ttr for _d, ttr in items if ttr is not None])
+
+
+__all__ = [
+    "INF",
+    "NodeRisk",
+    "default_horizon",
+    "disruptions",
+    "risk_table",
+    "solve_all",
+    "sweep",
+]
