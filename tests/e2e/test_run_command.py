@@ -23,7 +23,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_run_migrates_sqlite_and_reports_the_nexperia_ban(data_dir: Path) -> None:
-    res = CliRunner().invoke(app, ["run", "--date", "2025-10-15"], env={"COLUMNS": "200"})
+    res = CliRunner().invoke(
+        app, ["run", "--date", "2025-10-15", "--no-serve"], env={"COLUMNS": "200"}
+    )
     assert res.exit_code == 0, res.output
     db = data_dir / "supplyshock.db"
     assert db.exists()
@@ -42,3 +44,28 @@ def test_run_rejects_a_bad_date_cleanly(data_dir: Path) -> None:
     assert res.exit_code == 2
     assert "not a date" in res.output
     assert "Traceback" not in res.output
+
+
+def test_run_serves_the_ui_with_demo_tokens(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    served: dict[str, object] = {}
+
+    def fake_run(app: object, host: str, port: int, **_: object) -> None:
+        served.update(app=app, host=host, port=port)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    res = CliRunner().invoke(app, ["run", "--port", "8123"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "http://127.0.0.1:8123/" in res.output
+    assert served["port"] == 8123
+    # The printed demo token signs in to the API that was about to be served.
+    token = next(w for w in res.output.split() if w.startswith("ssx_"))
+    with TestClient(served["app"]) as client:  # type: ignore[arg-type]
+        page = client.get("/")
+        assert page.status_code == 200
+        me = client.get("/api/v1/listings", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200, me.text

@@ -25,11 +25,13 @@ def create_app(
     *,
     migrate: bool = True,
     clock: Callable[[], float] | None = None,
+    web: bool = True,
 ) -> FastAPI:
     """The API for ``settings`` (default: the environment's), or for a database URL.
 
     The database is migrated to the latest revision when the application starts (``migrate``),
-    so a fresh deployment needs no separate step. ``clock`` drives the rate limiter (tests).
+    so a fresh deployment needs no separate step. ``clock`` drives the rate limiter (tests);
+    ``web`` adds the server-rendered pages under ``/`` (see docs/web.md).
     """
     if settings is None:
         settings = get_settings()
@@ -67,4 +69,8 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    if web:
+        from supplyshock.web import install
+
+        install(app)
     return app

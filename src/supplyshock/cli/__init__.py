@@ -13,6 +13,7 @@ from supplyshock.cli import registry as _registry  # noqa: E402,F401  (timeline,
 from supplyshock.cli import run as _run  # noqa: E402,F401  (run)
 from supplyshock.cli import serve as _serve  # noqa: E402,F401  (serve)
 from supplyshock.cli import simulate as _simulate  # noqa: E402,F401  (simulate)
+from supplyshock.cli import survival as _survival  # noqa: E402,F401  (survival)
 from supplyshock.cli._common import app
 
 __all__ = ["app"]

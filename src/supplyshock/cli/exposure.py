@@ -126,7 +126,7 @@ def _days(x: float | None) -> str:
     return "-" if x is None else f"{x:.1f}"
 
 
-def show(report: ExposureReport, *, all_paths: bool = False) -> None:
+def show(report: ExposureReport, *, all_paths: bool = False, paths: bool = True) -> None:
     title = f"Exposure of {report.network}"
     if report.synthetic:
         title += " (synthetic network)"
@@ -162,6 +162,8 @@ def show(report: ExposureReport, *, all_paths: bool = False) -> None:
             measures,
         )
     console.print(summary)
+    if not paths:
+        return
     for pe in report.products:
         shown = [p for p in pe.paths if all_paths or p.reached]
         head = (

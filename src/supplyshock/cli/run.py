@@ -1,32 +1,43 @@
-"""``supplyshock run``: start the platform on its embedded default and show where things stand.
+"""``supplyshock run``: start the platform on its embedded default and say where things stand.
 
-Until the web server exists this is the platform's front door: it migrates the embedded SQLite
-store, loads the built-in registry and scenario, and prints the timeline and exposure overview.
+It migrates the embedded SQLite store (or the configured database), loads the built-in registry
+and scenario, prints the exposure overview, seeds demo members and serves the web UI and API.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from supplyshock.cli._common import app, checked, console, parse_date
 
+if TYPE_CHECKING:
+    from supplyshock.settings import Settings
+
 
 @app.command()
 @checked
 def run(
     on: Annotated[
-        str | None, typer.Option("--date", help="Date of the exposure report (default: today).")
+        str | None, typer.Option("--date", help="Date of the exposure overview (default: today).")
     ] = None,
     scenario: Annotated[str, typer.Option(help="Built-in scenario or network file.")] = "auto-2025",
     timeline_from: Annotated[
-        str, typer.Option("--from", help="Show registry events from this date.")
+        str, typer.Option("--from", help="With --no-serve: registry events from this date.")
     ] = "2025-01-01",
+    host: Annotated[str, typer.Option(help="Address to serve the UI and API on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve", help="Serve the web UI (default), or only print the overview."
+        ),
+    ] = True,
 ) -> None:
-    """Start supplyshock on its embedded default (SQLite, built-in data) and print an overview."""
+    """Start supplyshock on its embedded default (SQLite, built-in data, demo members)."""
     from supplyshock.analysis.exposure import exposure
     from supplyshock.cli.exposure import show
     from supplyshock.cli.registry import _print_timeline
@@ -35,7 +46,8 @@ def run(
 
     day = parse_date(on) or date.today()
     start = parse_date(timeline_from, "from")
-    url = get_settings().resolved_database_url()
+    settings = get_settings()
+    url = settings.resolved_database_url()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
     ) as bar:
@@ -54,5 +66,23 @@ def run(
         f"registry: {len(registry.measures)} measures, {len(registry.observations)} observations; "
         f"scenario {network.meta.name}: {len(network.sites)} sites, {len(network.lanes)} lanes"
     )
-    _print_timeline(registry.timeline(start=start))
-    show(report)
+    if not serve:
+        _print_timeline(registry.timeline(start=start))
+        show(report)
+        return
+    show(report, paths=False)
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from supplyshock.web.demo import demo_app
+
+    web_app, seed = demo_app(settings)
+    console.print(f"\n[bold green]supplyshock UI:[/] http://{host}:{port}/   (API: /api/v1)")
+    for name, token in seed.member_tokens.items():
+        console.print(f"  demo member token for {name}: [cyan]{token}[/]")
+    console.print(f"  demo operator token: [cyan]{seed.operator_token}[/]")
+    console.print("Sign in on the Exchange page with a token. Ctrl+C stops the server.")
+    uvicorn.run(web_app, host=host, port=port, log_level="warning")

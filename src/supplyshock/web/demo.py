@@ -1,0 +1,95 @@
+"""Demo data for ``supplyshock run``: an open crisis, three demo members and their tokens.
+
+Idempotent on names: members and the crisis are reused if they exist; new tokens are issued on
+every call (the plaintext of an old token cannot be shown again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from supplyshock.exchange import crises, members
+from supplyshock.exchange.schemas import CrisisCreate, MemberCreate, Principal, TokenIssue
+from supplyshock.store.db import UnitOfWork
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from supplyshock.settings import Settings
+
+DEMO_CRISIS = "Nexperia chips 2025 (demo)"
+DEMO_MEMBERS = (
+    ("Demo Carmaker Nordwerk", "purchasing@nordwerk.example", "DE"),
+    ("Demo Tier-1 Elektronik", "allocation@tier1.example", "CZ"),
+    ("Demo Distributor Hansa", "desk@hansa.example", "NL"),
+)
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What the seed made: the crisis id and a token per demo member (plus the operator's)."""
+
+    crisis_id: str
+    operator_token: str
+    member_tokens: dict[str, str] = field(default_factory=dict)  # member name -> token
+
+
+def seed_demo(session_factory: sessionmaker[Session], *, days: int = 30) -> DemoSeed:
+    """Create (or reuse) the demo crisis and members and issue fresh tokens, in one transaction.
+
+    ``days`` is how long the tokens stay valid. The database must be migrated already.
+    """
+    op = Principal.local_operator()
+    with UnitOfWork(session_factory) as uow:
+        s = uow.session
+        crisis = next((c for c in crises.list_crises(session=s) if c.name == DEMO_CRISIS), None)
+        if crisis is None or crisis.status != "open":
+            today = datetime.now(UTC).date()
+            name = DEMO_CRISIS if crisis is None else f"{DEMO_CRISIS} {today.isoformat()}"
+            crisis = crises.open_crisis(
+                session=s,
+                actor=op,
+                data=CrisisCreate(
+                    name=name,
+                    scope="Automotive discrete semiconductors (demo data)",
+                    makers=["Nexperia"],
+                    starts_on=today - timedelta(days=1),
+                    ends_on=today + timedelta(days=90),
+                ),
+            )
+        known = {m.name: m for m in members.list_members(session=s, actor=op)}
+        tokens: dict[str, str] = {}
+        for name, contact, country in DEMO_MEMBERS:
+            member = known.get(name) or members.create_member(
+                session=s, actor=op, data=MemberCreate(name=name, contact=contact, country=country)
+            )
+            tokens[name] = members.issue_token(
+                session=s,
+                actor=op,
+                data=TokenIssue(role="member", member_id=member.id, label="demo", days=days),
+            ).token
+        operator = members.issue_token(
+            session=s, actor=op, data=TokenIssue(role="operator", label="demo", days=days)
+        ).token
+        uow.commit()
+    return DemoSeed(crisis_id=crisis.id, operator_token=operator, member_tokens=tokens)
+
+
+def demo_app(settings: Settings | None = None) -> tuple[FastAPI, DemoSeed]:
+    """The application (API + pages) on a migrated database with the demo data seeded.
+
+    What ``supplyshock run`` serves: ``app, seed = demo_app()``, print the URL and
+    ``seed.member_tokens``, then ``uvicorn.run(app, host=..., port=...)``.
+    """
+    from supplyshock.api.app import create_app
+    from supplyshock.settings import get_settings
+    from supplyshock.store.migrate import upgrade
+
+    settings = settings or get_settings()
+    upgrade(settings.resolved_database_url())
+    app = create_app(settings)
+    return app, seed_demo(app.state.session_factory)
