@@ -304,16 +304,9 @@ def accept_match(
         match.offer_accepted_at = now
         action = "match.revealed"
     match.updated_at = now
-    _flush(session, match.id)
-    audit.append(
-        session=session,
-        actor=actor,
-        action=action,
-        entity=f"match:{match.id}",
-        payload={"state": match.state, "version": match.version},
-        now=now,
+    return _record(
+        session, actor, match, action, {"state": match.state, "version": match.version}, now
     )
-    return view(session, match, _member_of(actor))
 
 
 def decline_match(
@@ -334,16 +327,14 @@ def decline_match(
     match.state = "declined"
     match.declined_by = side
     match.closed_at = match.updated_at = now
-    _flush(session, match.id)
-    audit.append(
-        session=session,
-        actor=actor,
-        action="match.declined",
-        entity=f"match:{match.id}",
-        payload={"by": side, "quantity_returned": match.quantity, "version": match.version},
-        now=now,
+    return _record(
+        session,
+        actor,
+        match,
+        "match.declined",
+        {"by": side, "quantity_returned": match.quantity, "version": match.version},
+        now,
     )
-    return view(session, match, _member_of(actor))
 
 
 def fulfil_match(
@@ -364,16 +355,14 @@ def fulfil_match(
         raise RuleViolation(f"match is {match.state}, not revealed", code="not_revealed")
     match.state = "fulfilled"
     match.closed_at = match.updated_at = now
-    _flush(session, match.id)
-    audit.append(
-        session=session,
-        actor=actor,
-        action="match.fulfilled",
-        entity=f"match:{match.id}",
-        payload={"quantity": match.quantity, "version": match.version},
-        now=now,
+    return _record(
+        session,
+        actor,
+        match,
+        "match.fulfilled",
+        {"quantity": match.quantity, "version": match.version},
+        now,
     )
-    return view(session, match, _member_of(actor))
 
 
 def expire_matches(*, session: Session, now: datetime | None = None) -> list[str]:
@@ -418,3 +407,24 @@ def expire_matches(*, session: Session, now: datetime | None = None) -> list[str
         )
         expired.append(match.id)
     return expired
+
+
+def _record(
+    session: Session,
+    actor: Principal,
+    match: Match,
+    action: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> MatchPublic:
+    """Write a match's new state, append it to the audit chain, and answer the actor's view."""
+    _flush(session, match.id)
+    audit.append(
+        session=session,
+        actor=actor,
+        action=action,
+        entity=f"match:{match.id}",
+        payload=payload,
+        now=now,
+    )
+    return view(session, match, _member_of(actor))
