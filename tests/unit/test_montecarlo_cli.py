@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from supplyshock.analysis.montecarlo.plot import PlotError, write_plot
+from supplyshock.charts.montecarlo import PlotError, write_plot
 from supplyshock.cli import app
 from tests.unit.test_montecarlo_engine import assume, chain, registry, run
 

@@ -144,7 +144,7 @@ def simulate_cmd(
                 first = first or res
                 summaries.append(res.summary())
     if plot is not None and first is not None:
-        from supplyshock.analysis.montecarlo.plot import PlotError, write_plot
+        from supplyshock.charts.montecarlo import PlotError, write_plot
 
         try:
             write_plot(plot, first, summaries if len(summaries) > 1 else ())

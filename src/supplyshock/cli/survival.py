@@ -151,7 +151,7 @@ def survival_cmd(
         )
     rows = risk_table(model, items, outcomes)
     if plot is not None:
-        from supplyshock.analysis.survival.plot import write_plot
+        from supplyshock.charts.survival import write_plot
 
         write_plot(rows, plot, title=f"Time to survive vs time to recover — {net.meta.name}")
         err_console.print(f"picture written to {plot}")

@@ -167,7 +167,7 @@ def _simulate(scenario: str, names: list[str], runs: int, seed: int) -> Any:
         from supplyshock.analysis.montecarlo.assumptions import load_assumptions_arg
         from supplyshock.analysis.montecarlo.engine import simulate
         from supplyshock.analysis.montecarlo.model import compile_model
-        from supplyshock.analysis.montecarlo.plot import figures
+        from supplyshock.charts.montecarlo import figures
 
         network, registry = builtin_network(scenario), builtin_registry()
         results = []

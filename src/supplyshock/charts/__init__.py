@@ -1,0 +1,1 @@
+"""Pictures of analysis results (Plotly HTML, hand-written SVG): presentation, not analysis."""
