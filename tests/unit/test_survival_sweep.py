@@ -90,3 +90,11 @@ def test_measure_with_unknown_lane_is_an_error() -> None:
 def test_unknown_node_in_sweep_is_an_error() -> None:
     with pytest.raises(KeyError, match="X/y"):
         sweep(two_tier(), only=["X/y"])
+
+
+def test_chunks_stride_and_cover_every_item_once() -> None:
+    sweep_module = importlib.import_module("supplyshock.analysis.survival.sweep")
+    chunks = sweep_module._chunks(10, 3)
+    # Strided: 0,3,6,9 / 1,4,7 / 2,5,8 -- every index exactly once, hard tails spread out.
+    assert chunks == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+    assert sweep_module._chunks(2, 5) == [[0], [1]]  # never an empty chunk

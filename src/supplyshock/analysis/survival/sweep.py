@@ -8,7 +8,6 @@ cluster when a scheduler is given.
 
 from __future__ import annotations
 
-import math
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,6 +30,8 @@ from supplyshock.domain.network import Network
 Level = Literal["node", "site"]
 #: Below this many disruptions, starting worker processes costs more than it saves.
 MIN_PARALLEL = 200
+#: Chunks per worker: enough that the last ones finish close together.
+_CHUNKS_PER_WORKER = 48
 Progress = Callable[[int, int], None]
 
 
@@ -114,9 +115,19 @@ def _solve_chunk_dask(
     return [solver.solve(d, ttr) for d, ttr in chunk]
 
 
-def _chunks(items: list[Any], n: int) -> list[list[Any]]:
-    size = max(1, math.ceil(len(items) / n))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def _chunks(total: int, n: int) -> list[list[int]]:
+    """Item indices split into ``n`` strided chunks (0, n, 2n, ...; 1, n+1, ...).
+
+    Hard disruptions cluster (deep tiers come last in node order); striding spreads them so
+    that no worker is left with a slow tail while the others idle.
+    """
+    n = max(1, min(n, total))
+    return [list(range(k, total, n)) for k in range(n)]
+
+
+def _place(out: list[Outcome | None], idx: list[int], got: list[Outcome]) -> None:
+    for i, o in zip(idx, got, strict=True):
+        out[i] = o
 
 
 def solve_all(
@@ -146,18 +157,18 @@ def solve_all(
             if progress is not None and (i % 50 == 49 or i == total - 1):
                 progress(i + 1, total)
         return out
-    # Several chunks per worker so the progress bar moves and a slow chunk does not idle cores.
-    chunks = _chunks(items, workers * 16)
-    results: list[list[Outcome] | None] = [None] * len(chunks)
+    # Many chunks per worker so the progress bar moves and a slow chunk does not idle cores.
+    chunks = _chunks(total, workers * _CHUNKS_PER_WORKER)
+    placed: list[Outcome | None] = [None] * total
     done = 0
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model, horizon)) as pool:
-        futs = {pool.submit(_solve_chunk, c): i for i, c in enumerate(chunks)}
+        futs = {pool.submit(_solve_chunk, [items[i] for i in c]): c for c in chunks}
         for f in as_completed(futs):
-            results[futs[f]] = f.result()
-            done += len(chunks[futs[f]])
+            _place(placed, futs[f], f.result())
+            done += len(futs[f])
             if progress is not None:
                 progress(done, total)
-    return [o for r in results if r is not None for o in r]
+    return [o for o in placed if o is not None]
 
 
 def _solve_dask(
@@ -175,22 +186,26 @@ def _solve_dask(
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        chunks = _chunks(items, n_workers * 16)
+        chunks = _chunks(len(items), n_workers * _CHUNKS_PER_WORKER)
         shared = client.scatter(model, broadcast=True)
         token = uuid.uuid4().hex
         futs = client.map(
-            _solve_chunk_dask, chunks, model=shared, token=token, horizon=horizon, pure=False
+            _solve_chunk_dask,
+            [[items[i] for i in c] for c in chunks],
+            model=shared,
+            token=token,
+            horizon=horizon,
+            pure=False,
         )
-        order = {f.key: i for i, f in enumerate(futs)}
-        results: list[list[Outcome] | None] = [None] * len(chunks)
+        order = {f.key: c for f, c in zip(futs, chunks, strict=True)}
+        out: list[Outcome | None] = [None] * len(items)
         done = 0
         for f in dask_completed(futs):
-            i = order[f.key]
-            results[i] = f.result()
-            done += len(chunks[i])
+            _place(out, order[f.key], f.result())
+            done += len(order[f.key])
             if progress is not None:
                 progress(done, len(items))
-        return [o for r in results if r is not None for o in r]
+        return [o for o in out if o is not None]
     finally:
         if client is not scheduler:
             client.close()
