@@ -60,8 +60,11 @@ async def _form(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(_form)]
 
 
-def principal_from_cookie(request: Request, session: Session) -> Principal | None:
-    """Who is signed in, from the HttpOnly cookie; None if nobody or the token is no good."""
+def principal_from_cookie(
+    request: Request, session: Session, role: str | None = None
+) -> Principal | None:
+    """Who is signed in, from the HttpOnly cookie; None if nobody, the token is no good, or
+    (when ``role`` is given) the principal holds another role."""
     token = request.cookies.get(COOKIE)
     if not token:
         return None
@@ -72,6 +75,8 @@ def principal_from_cookie(request: Request, session: Session) -> Principal | Non
     if principal.token_id is not None:
         # The same per-token quota as the API: pages are no way around the rate limit (429).
         cast(RateLimiter, request.app.state.rate_limiter).take(principal.token_id)
+    if role is not None and principal.role != role:
+        return None
     return principal
 
 

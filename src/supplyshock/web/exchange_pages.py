@@ -149,8 +149,8 @@ def member_home(request: Request, notice: Annotated[str, Query(max_length=200)] 
 @router.post("/listings")
 def create_listing(request: Request, form: FormDep) -> Response:
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "member":
+        who = principal_from_cookie(request, uow.session, "member")
+        if who is None:
             return _to_signin()
         try:
             data = ListingCreate.model_validate(_listing_data(form, LISTING_FIELDS))
@@ -169,8 +169,8 @@ def create_listing(request: Request, form: FormDep) -> Response:
 @router.get("/listings/{listing_id}")
 def amend_form(request: Request, listing_id: Id) -> Response:
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "member":
+        who = principal_from_cookie(request, uow.session, "member")
+        if who is None:
             return _to_signin()
         listing = listings.get_my_listing(session=uow.session, actor=who, listing_id=listing_id)
         form = {k: "" if v is None else str(v) for k, v in listing.model_dump().items()}
@@ -189,8 +189,8 @@ def amend_form(request: Request, listing_id: Id) -> Response:
 def amend(request: Request, listing_id: Id, form: FormDep) -> Response:
     fields = ("quantity", "region", "window_start", "window_end", "date_code", "version")
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "member":
+        who = principal_from_cookie(request, uow.session, "member")
+        if who is None:
             return _to_signin()
         listing = listings.get_my_listing(session=uow.session, actor=who, listing_id=listing_id)
         try:
@@ -220,8 +220,8 @@ def amend(request: Request, listing_id: Id, form: FormDep) -> Response:
 @router.post("/listings/{listing_id}/withdraw")
 def withdraw(request: Request, listing_id: Id) -> Response:
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "member":
+        who = principal_from_cookie(request, uow.session, "member")
+        if who is None:
             return _to_signin()
         try:
             listings.withdraw_listing(session=uow.session, actor=who, listing_id=listing_id)
@@ -235,8 +235,8 @@ def withdraw(request: Request, listing_id: Id) -> Response:
 def match_action(request: Request, match_id: Id, action: str) -> Response:
     act = {"accept": matches.accept_match, "decline": matches.decline_match}.get(action)
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "member":
+        who = principal_from_cookie(request, uow.session, "member")
+        if who is None:
             return _to_signin()
         if act is None:
             return _back("/exchange?notice=unknown action")
@@ -311,8 +311,8 @@ def _operator_page(
 @router.get("/operator")
 def operator_home(request: Request) -> Response:
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "operator":
+        who = principal_from_cookie(request, uow.session, "operator")
+        if who is None:
             return _to_signin()
         return _operator_page(request, uow.session, who)
 
@@ -320,8 +320,8 @@ def operator_home(request: Request) -> Response:
 @router.post("/operator/members")
 def add_member(request: Request, form: FormDep) -> Response:
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "operator":
+        who = principal_from_cookie(request, uow.session, "operator")
+        if who is None:
             return _to_signin()
         try:
             data = MemberCreate.model_validate(
@@ -342,8 +342,8 @@ def add_member(request: Request, form: FormDep) -> Response:
 @router.post("/operator/tokens")
 def add_token(request: Request, form: FormDep) -> Response:
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "operator":
+        who = principal_from_cookie(request, uow.session, "operator")
+        if who is None:
             return _to_signin()
         issued: str | None = None
         errors: dict[str, str] = {}
@@ -374,8 +374,8 @@ def add_token(request: Request, form: FormDep) -> Response:
 @router.post("/operator/audit")
 def audit_verify(request: Request) -> Response:
     with unit_of_work(request) as uow:
-        who = principal_from_cookie(request, uow.session)
-        if who is None or who.role != "operator":
+        who = principal_from_cookie(request, uow.session, "operator")
+        if who is None:
             return _to_signin()
         report = verify_audit(session=uow.session)
         return _operator_page(request, uow.session, who, audit=report)
