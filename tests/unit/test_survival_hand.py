@@ -249,12 +249,10 @@ def test_horizon_reports_long_survival_as_at_least_the_horizon() -> None:
     assert exact.tts == pytest.approx(300.0)
 
 
-def test_capacity_group_shared_by_two_parts_limits_both() -> None:
+def shared_group() -> Network:
     # S2 makes seats (half of them today) and all belts from one capacity of 16/day; S1 makes
-    # the other half of the seats. S1 down: a car needs a seat and a belt, 10 cars/day, so
-    # S2 must make 10 belts + 10 seats = 20/day > 16: seats short 4/day, P holds 40 seats:
-    # 10 t <= 40 + (16 t - 10 t) ... i.e. 20 t <= 40 + 16 t -> t <= 10 d.
-    net = make_net(
+    # the other half of the seats. A car needs a seat and a belt, 10 cars/day; P holds 40 seats.
+    return make_net(
         sites={"S1": 20.0, "S2": 20.0, "P": 5.0},
         parts=["car", "seat", "belt"],
         bom=[
@@ -274,4 +272,9 @@ def test_capacity_group_shared_by_two_parts_limits_both() -> None:
         inventory=[{"site": "P", "part": "seat", "on_hand": 40}],
         demand=[{"site": "P", "part": "car", "per_day": 10, "margin_per_unit": 1}],
     )
-    assert solve(net, "S1", "seat").tts == pytest.approx(10.0)
+
+
+def test_capacity_group_shared_by_two_parts_limits_both() -> None:
+    # S1 down: S2 must make 10 belts + 10 seats = 20/day > 16: seats short 4/day, 40 held:
+    # 10 t <= 40 + (16 t - 10 t) ... i.e. 20 t <= 40 + 16 t -> t <= 10 d.
+    assert solve(shared_group(), "S1", "seat").tts == pytest.approx(10.0)
