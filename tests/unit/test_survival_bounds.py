@@ -32,7 +32,7 @@ def test_part_sums_see_a_shared_capacity_that_counting_misses() -> None:
     d = node_disruption(m, m.node_index[("S1", "seat")])
     assert not RegionSolver(m).counted_short(d)
     assert summed(m).cannot_last(cols)
-    assert RegionSolver(m).surely_bounded(d)
+    assert RegionSolver(m).summed_short(d)
 
 
 def belts_and_alternate(group_cap: float) -> Network:

@@ -24,6 +24,8 @@ from supplyshock.analysis.survival.model import (
 )
 
 highspy: Any = _highspy  # untyped extension module
+_ITERATION_LIMIT = 2000
+_NO_LIMIT = 2**31 - 1  # HiGHS's default
 
 INF = float("inf")
 
@@ -226,9 +228,22 @@ class PartBalance:
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
         self.h.passModel(lp)
-        self.h.run()  # presolve helps the first, cold solve; the rest start from a basis
-        self.h.setOptionValue("presolve", "off")
+        self.stalls = 0
+        self._afresh()
         self.sustainable = self._t() >= 1 - 1e-6
+
+    def _afresh(self) -> None:
+        """Solve the undisrupted LP cold (presolve helps here), then set up for questions,
+        which start from the last basis. A question takes some 20 dual simplex iterations,
+        but this LP is highly degenerate (every right-hand side is 0) and from an unlucky
+        basis HiGHS can stall for minutes: past a limit the question gets no proof (the
+        network LP decides) and the model starts afresh."""
+        self.h.clearSolver()
+        self.h.setOptionValue("presolve", "on")
+        self.h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
+        self.h.run()
+        self.h.setOptionValue("presolve", "off")
+        self.h.setOptionValue("simplex_iteration_limit", _ITERATION_LIMIT)
 
     def _t(self) -> float:
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -246,7 +261,12 @@ class PartBalance:
         k = len(mine)
         self.h.changeColsBounds(k, mine, np.zeros(k), np.zeros(k))
         self.h.run()
+        status = self.h.getModelStatus()
         t = self._t()
         self.h.changeColsBounds(k, mine, np.zeros(k), np.full(k, highspy.kHighsInf))
+        if status != highspy.HighsModelStatus.kOptimal:
+            self.stalls += 1
+            self._afresh()
+            return False
         # Clear of the solver's tolerances: a t this far below 1 is a real shortfall.
         return t < 1 - 1e-6

@@ -43,6 +43,8 @@ highspy: Any = _highspy  # untyped extension module
 INF = float("inf")
 _HINF = highspy.kHighsInf
 _ZERO_STOCK_HOPS = 2
+_WARM_ROWS = 300  # measured: below this a cold solve beats carrying the basis over
+_LONG_RUN_ROUNDS = 3  # long-run LP rounds before the part sums are asked (see solve)
 _STATUS = [
     highspy.HighsBasisStatus.kLower,
     highspy.HighsBasisStatus.kBasic,
@@ -117,6 +119,19 @@ class _Mode:
     zero_stock: bool = False
 
 
+def _take(
+    a: sparse.csc_matrix | sparse.csr_matrix, sel: IntArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """The entries of columns (CSC) or rows (CSR) ``sel``, grouped in that order: (position
+    in ``sel``, other index, value)."""
+    starts = a.indptr[sel]
+    counts = a.indptr[sel + 1] - starts
+    owner = np.repeat(np.arange(len(sel)), counts)
+    first = np.cumsum(counts) - counts
+    at = np.repeat(starts - first, counts) + np.arange(int(counts.sum()))
+    return owner, a.indices[at], a.data[at]
+
+
 class _Region:
     """The LP restricted to a set of rows, kept in one Highs object between re-solves."""
 
@@ -124,9 +139,11 @@ class _Region:
         m = s.model
         self.s = s
         self.rows = np.flatnonzero(rows_mask)
-        a_rows = s.A_csr[self.rows]
-        self.a_rows = a_rows
-        counts = np.bincount(a_rows.indices, minlength=m.n_cols)
+        n_r = len(self.rows)
+        # The region's rows, entry by entry (plain NumPy: scipy's slicing costs more here
+        # than the small LPs take to solve).
+        self.r_at, self.r_col, self.r_val = _take(s.A_csr, self.rows)
+        counts = np.bincount(self.r_col, minlength=m.n_cols)
         touched = np.flatnonzero(counts)
         whole = counts[touched] == s.col_nnz[touched]
         inner = touched[whole]
@@ -134,11 +151,10 @@ class _Region:
         # An edge column may move off its baseline in the direction that only loosens the
         # outside rows it touches (less consumption, or more supply): it joins the LP with
         # one extra row, x <= b*t or x >= b*t. Otherwise it is held at b*t (folded into t).
-        eb = m.A[:, edge].tocsc()
-        outside = ~rows_mask[eb.indices]
-        owner = np.repeat(np.arange(len(edge)), np.diff(eb.indptr))
-        pos_out = np.bincount(owner[outside & (eb.data > 0)], minlength=len(edge))
-        neg_out = np.bincount(owner[outside & (eb.data < 0)], minlength=len(edge))
+        owner, e_row, e_val = _take(m.A, edge)
+        outside = ~rows_mask[e_row]
+        pos_out = np.bincount(owner[outside & (e_val > 0)], minlength=len(edge))
+        neg_out = np.bincount(owner[outside & (e_val < 0)], minlength=len(edge))
         base = m.baseline[edge]
         down = (neg_out == 0) & (base > 0) & ~fixed[edge]
         up = (pos_out == 0) & (base > 0) & ~fixed[edge] & ~down
@@ -150,27 +166,31 @@ class _Region:
         bb = np.zeros(m.n_cols)
         bb[self.boundary] = m.baseline[self.boundary]
         # Outside columns run at their baseline, i.e. proportionally to t: fold them into t.
-        tcol = s.a_t[self.rows] + a_rows @ bb
+        tcol = s.a_t[self.rows] + np.bincount(
+            self.r_at, weights=self.r_val * bb[self.r_col], minlength=n_r
+        )
         pos = np.full(m.n_rows, -1, dtype=np.int64)
-        pos[self.rows] = np.arange(len(self.rows))
-        n_r, n_in, n_semi = len(self.rows), len(self.inner), len(self.semi)
-        sub = m.A[:, self.inner].tocoo()
-        keep = rows_mask[sub.row]  # semi columns lose their outside entries
+        pos[self.rows] = np.arange(n_r)
+        n_in, n_semi = len(self.inner), len(self.semi)
+        owner, e_row, e_val = _take(m.A, self.inner)
+        keep = rows_mask[e_row]  # semi columns lose their outside entries
         t_rows = np.flatnonzero(tcol)
         k = np.arange(n_semi)
-        r_all = np.concatenate([pos[sub.row[keep]], n_r + k, t_rows, n_r + k])
+        r_all = np.concatenate([pos[e_row[keep]], n_r + k, t_rows, n_r + k])
         c_all = np.concatenate(
-            [sub.col[keep], len(inner) + k, np.full(len(t_rows), n_in), np.full(n_semi, n_in)]
+            [owner[keep], len(inner) + k, np.full(len(t_rows), n_in), np.full(n_semi, n_in)]
         )
-        v_all = np.concatenate([sub.data[keep], sign, tcol[t_rows], -sign * m.baseline[self.semi]])
-        lp_a = sparse.csc_matrix((v_all, (r_all, c_all)), shape=(n_r + n_semi, n_in + 1))
+        v_all = np.concatenate([e_val[keep], sign, tcol[t_rows], -sign * m.baseline[self.semi]])
+        order = np.argsort(c_all, kind="stable")
+        start = np.zeros(n_in + 2, dtype=np.int32)
+        np.cumsum(np.bincount(c_all, minlength=n_in + 1), out=start[1:])
         lp = highspy.HighsLp()
         lp.num_col_ = n_in + 1
         lp.num_row_ = n_r + n_semi
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = lp_a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = lp_a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = lp_a.data
+        lp.a_matrix_.start_ = start
+        lp.a_matrix_.index_ = r_all[order].astype(np.int32)
+        lp.a_matrix_.value_ = v_all[order]
         lp.col_cost_ = np.zeros(n_in + 1)
         lp.col_lower_ = np.zeros(n_in + 1)
         lp.col_upper_ = np.full(n_in + 1, _HINF)
@@ -192,6 +212,14 @@ class _Region:
         self.values: FloatArray = np.zeros(n_in)
         self.y: FloatArray = np.zeros(n_r)
         self.tol = 1e-9
+
+    def col_dots(self, y: FloatArray) -> FloatArray:
+        """A_R' y for every column of the model (zero where a column misses the region)."""
+        m = self.s.model
+        dots: FloatArray = np.bincount(  # type: ignore[assignment]
+            self.r_col, weights=self.r_val * y[self.r_at], minlength=m.n_cols
+        )
+        return dots
 
     def keep_basis(self) -> _Basis:
         """The optimal basis by global row and column id, to warm-start a wider region."""
@@ -227,7 +255,7 @@ class _Region:
         new = touched[(q > after) & (q <= upto)]
         if not len(new):
             return True
-        d = -(self.a_rows.T @ self.y)[new]
+        d = -self.col_dots(self.y)[new]
         return bool(np.all(d >= -self.tol))
 
     def set_mode(self, mode: _Mode) -> None:
@@ -303,7 +331,7 @@ class _Region:
         pushing = self.semi[np.abs(dual[n_r:]) > tol]
         if not len(self.boundary):
             return t, pushing
-        g = (self.a_rows.T @ y)[self.boundary]  # mat-vec, not a column slice of CSR
+        g = self.col_dots(y)[self.boundary]
         m = self.s.model
         kind = m.col_kind[self.boundary]
         # A not-yet-qualified alternate is fixed at zero in the whole LP too: nothing to prove.
@@ -342,8 +370,13 @@ class _Base:
     def seed_rows(self, d: Disruption) -> np.ndarray:
         raise NotImplementedError
 
-    def surely_bounded(self, d: Disruption) -> bool:
+    def counted_short(self, d: Disruption) -> bool:
         """A cheap proof that the disruption cannot be survived indefinitely (False: unknown)."""
+        return False
+
+    def summed_short(self, d: Disruption) -> bool:
+        """A proof that costs a few milliseconds, for when the long-run LP widens (False:
+        unknown)."""
         return False
 
     def solve(
@@ -369,10 +402,13 @@ class _Base:
             self.a_t = a_t
         region: _Region | None = None
 
-        def optimise(mode: _Mode) -> float:
+        def optimise(mode: _Mode, rounds: int | None = None) -> float | None:
+            """The region's optimum once proved exact; None if ``rounds`` run out first
+            (the grown region is kept: calling again goes on from it)."""
             nonlocal region, solves, mask
             saved = None
-            while True:
+            while rounds is None or rounds > 0:
+                rounds = None if rounds is None else rounds - 1
                 if region is None:
                     region = _Region(self, mask, fixed)
                     if saved is not None:
@@ -382,7 +418,10 @@ class _Base:
                 solves += 1
                 if not len(grow):
                     return t
-                saved = region.keep_basis() if t == t else None  # nan: infeasible, no basis
+                # Warm-start a wider region from this one's basis (nan: infeasible, no basis);
+                # small LPs solve cold faster than a basis travels through Python.
+                warm = t == t and len(region.rows) >= _WARM_ROWS
+                saved = region.keep_basis() if warm else None
                 mask = mask.copy()
                 new = np.unique(m.A[:, grow].indices)
                 for _ in range(_ZERO_STOCK_HOPS - 1 if mode.zero_stock else 0):
@@ -392,11 +431,17 @@ class _Base:
                     new = np.unique(m.A[:, np.unique(self.A_csr[new].indices)].indices)
                 mask[new] = True
                 region = None
+            return None
+
+        def exact(mode: _Mode) -> float:
+            t = optimise(mode)
+            assert t is not None
+            return t
 
         horizon = INF if self.horizon is None else self.horizon
         beyond = False
         try:
-            t = optimise(_Mode(q_active=0.0, t_upper=horizon))
+            t = exact(_Mode(q_active=0.0, t_upper=horizon))
             # An alternate counts only if the network survives until it is qualified.
             q_prev = 0.0
             for q in m.qualification_days:
@@ -407,14 +452,21 @@ class _Base:
                 # Same region and no alternate of the region qualifying in (q_prev, q]: the
                 # LP is unchanged but for t >= q, which the optimum already meets.
                 if region is None or not region.still_optimal(q_prev, q):
-                    t = optimise(_Mode(q_active=q, t_lower=q, t_upper=horizon))
+                    t = exact(_Mode(q_active=q, t_lower=q, t_upper=horizon))
                 q_prev = q
             if t >= horizon * (1 - 1e-9):
-                # Past the horizon: indefinitely, or only for a long while?
-                bounded = demand_nodes is None and self.surely_bounded(d)
-                forever = (
-                    0.0 if bounded else optimise(_Mode(q_active=INF, t_upper=1.0, zero_stock=True))
-                )
+                # Past the horizon: indefinitely, or only for a long while? The cheap proofs
+                # first; the network's own certificate of a shortfall can be wide, so the
+                # long-run LP gets a few rounds before the part sums are asked.
+                long_run = _Mode(q_active=INF, t_upper=1.0, zero_stock=True)
+                whole = demand_nodes is None  # the proofs weigh every plant's demand
+                forever = 0.0 if whole and self.counted_short(d) else None
+                if forever is None:
+                    forever = optimise(long_run, _LONG_RUN_ROUNDS)
+                if forever is None and whole and self.summed_short(d):
+                    forever = 0.0
+                if forever is None:
+                    forever = exact(long_run)
                 if forever >= 1 - 1e-9:
                     t = INF
                 else:
@@ -429,7 +481,7 @@ class _Base:
             if t < ttr:
                 if demand_nodes is not None:
                     region = None  # the impact LP counts every plant's demand: new t column
-                optimise(_Mode(q_active=ttr, T=ttr))
+                exact(_Mode(q_active=ttr, T=ttr))
                 assert region is not None
                 r: _Region = region
                 lost = r.kind_inner == LOST
@@ -470,12 +522,10 @@ class RegionSolver(_Base):
         for c in prod:
             self._part_prod.setdefault(int(node_part[m.col_node[c]]), []).append(int(c))
 
-    def surely_bounded(self, d: Disruption) -> bool:
-        """Counting first (microseconds); failing that, the LP summed part by part
-        (:class:`PartBalance`: shared capacity, what alternates' makers can spare), a few
-        milliseconds where the network's own long-run certificate can take seconds."""
-        if self.counted_short(d):
-            return True
+    def summed_short(self, d: Disruption) -> bool:
+        """The LP summed part by part (:class:`PartBalance`: shared capacity, what
+        alternates' makers can spare), a few milliseconds where the network's own long-run
+        certificate can take seconds."""
         if self._summed is None:
             self._summed = PartBalance(self.model, self._node_part)
         return self._summed.cannot_last(d.cols)
@@ -519,6 +569,12 @@ class RegionSolver(_Base):
         # Everything downstream of the cut loses supply: start with its balance rows...
         cone = np.asarray(downstream_closure(m, d.origins), dtype=np.int64)
         mask[cone] = True
+        # ...and the other makers of a part whose production stops: their customers turn to
+        # them first (seeding them saves two rounds on most nodes of the default network).
+        stopped = {int(self._node_part[m.col_node[c]]) for c in d.cols if m.col_kind[c] == PROD}
+        others = [k for p in stopped for k in self._part_prod[p] if k not in set(d.cols)]
+        if others:
+            mask[m.A[:, others].indices] = True
         if self.seed_hop:
             # ...and every row its columns touch: parallel sources, sibling parts, capacities.
             cols = np.unique(self.A_csr[cone].indices)
