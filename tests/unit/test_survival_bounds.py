@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from supplyshock.analysis.survival import bounds
 from supplyshock.analysis.survival.bounds import PartBalance, part_needs
 from supplyshock.analysis.survival.model import SurvivalModel, build_model
 from supplyshock.analysis.survival.solve import FullSolver, RegionSolver, node_disruption
@@ -97,3 +98,20 @@ def test_part_sums_prove_only_what_the_whole_network_lp_confirms(seed: int) -> N
             assert not math.isinf(full.solve(d).tts), d.label
         verdicts.append(short)
     assert any(verdicts) and not all(verdicts)
+
+
+def test_a_stalled_part_sum_question_proves_nothing_and_starts_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With no pivots allowed, S1/seat's question (S1 makes half the seats in the optimum, so
+    # stopping it needs pivots) cannot finish: no proof, and the model is solved again from
+    # scratch, after which the same question gets its proof.
+    monkeypatch.setattr(bounds, "_ITERATION_LIMIT", 0)
+    m, cols = down(shared_group(), "S1", "seat")
+    part_lp = summed(m)
+    assert not part_lp.cannot_last(cols)
+    assert part_lp.stalls == 1
+    monkeypatch.setattr(bounds, "_ITERATION_LIMIT", 2000)
+    part_lp._afresh()
+    assert part_lp.cannot_last(cols)
+    assert part_lp.stalls == 1
