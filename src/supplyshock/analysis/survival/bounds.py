@@ -180,6 +180,35 @@ def downstream_closure(m: SurvivalModel, origins: tuple[int, ...]) -> list[int]:
     return list(seen)
 
 
+def highs_model(
+    start: np.ndarray,
+    index: np.ndarray,
+    value: np.ndarray,
+    row_upper: np.ndarray,
+    cost: np.ndarray | None = None,
+    col_upper: np.ndarray | None = None,
+) -> Any:
+    """A quiet HiGHS model of ``A x <= row_upper, 0 <= x <= col_upper`` (default: no upper
+    bound), minimising ``cost`` (default 0), A given column-wise."""
+    n_cols, n_rows = len(start) - 1, len(row_upper)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.asarray(start, dtype=np.int32)
+    lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
+    lp.a_matrix_.value_ = value
+    lp.col_cost_ = np.zeros(n_cols) if cost is None else cost
+    lp.col_lower_ = np.zeros(n_cols)
+    lp.col_upper_ = np.full(n_cols, highspy.kHighsInf) if col_upper is None else col_upper
+    lp.row_lower_ = np.full(n_rows, -highspy.kHighsInf)
+    lp.row_upper_ = row_upper
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    return h
+
+
 class PartBalance:
     """The long-run question with each part's balance rows summed over all its sites.
 
@@ -209,25 +238,14 @@ class PartBalance:
         lp_a = sparse.hstack([lp_a, sparse.csr_matrix(t_col.reshape(-1, 1))]).tocsc()
         lp_a.eliminate_zeros()
         n_rows, n_cols = lp_a.shape
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_cols
-        lp.num_row_ = n_rows
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = lp_a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = lp_a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = lp_a.data
         cost = np.zeros(n_cols)
         cost[-1] = -1.0  # maximise t ...
         upper = np.full(n_cols, highspy.kHighsInf)
         upper[-1] = 1.0  # ... up to 1: the feasible set is a cone, so t = 1 means for ever
-        lp.col_cost_ = cost
-        lp.col_lower_ = np.zeros(n_cols)
-        lp.col_upper_ = upper
-        lp.row_lower_ = np.full(n_rows, -highspy.kHighsInf)
-        lp.row_upper_ = np.zeros(n_rows)  # no stock; every alternate qualified
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
-        self.h.passModel(lp)
+        # No stock; every alternate qualified: every right-hand side is 0.
+        self.h = highs_model(
+            lp_a.indptr, lp_a.indices, lp_a.data, np.zeros(n_rows), cost=cost, col_upper=upper
+        )
         self.stalls = 0
         self._afresh()
         self.sustainable = self._t() >= 1 - 1e-6

@@ -27,6 +27,7 @@ from supplyshock.analysis.survival.bounds import (
     PartBalance,
     Upstream,
     downstream_closure,
+    highs_model,
     part_needs,
 )
 from supplyshock.analysis.survival.model import (
@@ -184,22 +185,9 @@ class _Region:
         order = np.argsort(c_all, kind="stable")
         start = np.zeros(n_in + 2, dtype=np.int32)
         np.cumsum(np.bincount(c_all, minlength=n_in + 1), out=start[1:])
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_in + 1
-        lp.num_row_ = n_r + n_semi
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = start
-        lp.a_matrix_.index_ = r_all[order].astype(np.int32)
-        lp.a_matrix_.value_ = v_all[order]
-        lp.col_cost_ = np.zeros(n_in + 1)
-        lp.col_lower_ = np.zeros(n_in + 1)
-        lp.col_upper_ = np.full(n_in + 1, _HINF)
-        lp.row_lower_ = np.full(n_r + n_semi, -_HINF)
-        lp.row_upper_ = np.concatenate([m.rhs[self.rows], np.zeros(n_semi)])
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        row_upper = np.concatenate([m.rhs[self.rows], np.zeros(n_semi)])
+        self.h = highs_model(start, r_all[order], v_all[order], row_upper)
         self.h.setOptionValue("presolve", "off")
-        self.h.passModel(lp)
         self.fixed_inner = fixed[self.inner]
         self.kind_inner = m.col_kind[self.inner]
         self.q_inner = m.col_q[self.inner]
@@ -571,8 +559,9 @@ class RegionSolver(_Base):
         mask[cone] = True
         # ...and the other makers of a part whose production stops: their customers turn to
         # them first (seeding them saves two rounds on most nodes of the default network).
-        stopped = {int(self._node_part[m.col_node[c]]) for c in d.cols if m.col_kind[c] == PROD}
-        others = [k for p in stopped for k in self._part_prod[p] if k not in set(d.cols)]
+        cut = set(d.cols)
+        stopped = {int(self._node_part[m.col_node[c]]) for c in cut if m.col_kind[c] == PROD}
+        others = [k for p in stopped for k in self._part_prod[p] if k not in cut]
         if others:
             mask[m.A[:, others].indices] = True
         if self.seed_hop:
