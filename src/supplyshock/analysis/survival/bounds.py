@@ -205,6 +205,7 @@ def highs_model(
     lp.row_upper_ = row_upper
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
     h.passModel(lp)
     return h
 
