@@ -26,6 +26,7 @@ from supplyshock.analysis.survival.model import (
 highspy: Any = _highspy  # untyped extension module
 _ITERATION_LIMIT = 2000
 _NO_LIMIT = 2**31 - 1  # HiGHS's default
+_LOOSEN = 1e-6  # relative slack given to the part sums' bounds (see PartBalance)
 
 INF = float("inf")
 
@@ -216,12 +217,18 @@ class PartBalance:
     Summing the balance rows of a part cancels every lane (a lane leaves one node of the part
     and enters another), so what is left says: with no stock, everything made of a part, plus
     what alternates stand in for it, must cover its demand, what its parents consume and what
-    it stands in for elsewhere. Capacity, group and alternate rows are kept as they are; lane
-    capacities drop out with the lanes. Every plan of the whole network sums to a plan of this
-    LP, so when this LP cannot reach t = 1 with a disruption's columns stopped, neither can the
-    network: the time to survive is finite. It has one row per part instead of one per node
-    and no lane columns, and one HiGHS model answers every question: a question stops a few
-    columns, re-solves from the last basis (dual simplex) and lets them run again.
+    it stands in for elsewhere. Capacity-group rows are kept; capacities and alternates' rates
+    become column bounds; lane capacities drop out with the lanes. Every plan of the whole
+    network sums to a plan of this LP, so when this LP is infeasible with a disruption's
+    columns stopped, the network cannot go on for ever: the time to survive is finite.
+
+    The long-run LP is a cone, so going on for ever is the same as lasting one day with no
+    stock: t is fixed at 1, which leaves a feasibility LP of one row per part and group.
+    Every bound and right-hand side is loosened by a relative ``_LOOSEN`` (still a relaxation,
+    so proofs stay proofs): at exactly zero slack, HiGHS's tolerances decided the wrong way
+    on one node of the default network and gave up on nine. One HiGHS model answers every
+    question: a question stops a few columns, re-solves from the last basis (dual simplex)
+    and lets them run again.
     """
 
     def __init__(self, m: SurvivalModel, node_part: np.ndarray) -> None:
@@ -231,43 +238,37 @@ class PartBalance:
         self.cols = np.flatnonzero((m.col_kind == PROD) | (m.col_kind == SUBST))
         self.pos = np.full(m.n_cols, -1, dtype=np.int64)
         self.pos[self.cols] = np.arange(len(self.cols))
-        rows = np.flatnonzero(np.isin(m.row_kind, (CAPACITY, GROUP, QUALIFY)))
-        summed = sparse.csr_matrix((np.ones(n), (node_part, np.arange(n))), shape=(parts, n))
         a = m.A.tocsr()
-        lp_a = sparse.vstack([summed @ a[:n][:, self.cols], a[rows][:, self.cols]])
-        t_col = np.concatenate([summed @ m.a_t[:n], m.a_t[rows]])
-        lp_a = sparse.hstack([lp_a, sparse.csr_matrix(t_col.reshape(-1, 1))]).tocsc()
+        groups = np.flatnonzero(m.row_kind == GROUP)
+        summed = sparse.csr_matrix((np.ones(n), (node_part, np.arange(n))), shape=(parts, n))
+        lp_a = sparse.vstack([summed @ a[:n][:, self.cols], a[groups][:, self.cols]]).tocsc()
         lp_a.eliminate_zeros()
-        n_rows, n_cols = lp_a.shape
-        cost = np.zeros(n_cols)
-        cost[-1] = -1.0  # maximise t ...
-        upper = np.full(n_cols, highspy.kHighsInf)
-        upper[-1] = 1.0  # ... up to 1: the feasible set is a cone, so t = 1 means for ever
-        # No stock; every alternate qualified: every right-hand side is 0.
-        self.h = highs_model(
-            lp_a.indptr, lp_a.indices, lp_a.data, np.zeros(n_rows), cost=cost, col_upper=upper
-        )
+        # t = 1: demand (a part's) and capacity (a group's) move to the right-hand side.
+        rhs = -np.concatenate([summed @ m.a_t[:n], m.a_t[groups]])
+        rhs *= np.where(rhs > 0, 1 + _LOOSEN, 1 - _LOOSEN)
+        # A capacity row x <= c*t, or an alternate's z <= rate*t, is a bound at t = 1.
+        bounded = sparse.coo_matrix(a[np.isin(m.row_kind, (CAPACITY, QUALIFY))][:, self.cols])
+        limits = -m.a_t[np.flatnonzero(np.isin(m.row_kind, (CAPACITY, QUALIFY)))]
+        self.upper = np.full(len(self.cols), highspy.kHighsInf)
+        np.minimum.at(self.upper, bounded.col, limits[bounded.row] / bounded.data)
+        self.upper *= 1 + _LOOSEN
+        self.h = highs_model(lp_a.indptr, lp_a.indices, lp_a.data, rhs, col_upper=self.upper)
         self.stalls = 0
         self._afresh()
-        self.sustainable = self._t() >= 1 - 1e-6
+        self.sustainable = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
     def _afresh(self) -> None:
         """Solve the undisrupted LP cold (presolve helps here), then set up for questions,
-        which start from the last basis. A question takes some 20 dual simplex iterations,
-        but this LP is highly degenerate (every right-hand side is 0) and from an unlucky
-        basis HiGHS can stall for minutes: past a limit the question gets no proof (the
-        network LP decides) and the model starts afresh."""
+        which start from the last basis. A question takes a few dozen dual simplex
+        iterations, but this LP is highly degenerate and from an unlucky basis HiGHS can
+        stall for minutes: past a limit the question gets no proof (the network LP decides)
+        and the model starts afresh."""
         self.h.clearSolver()
         self.h.setOptionValue("presolve", "on")
         self.h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
         self.h.run()
         self.h.setOptionValue("presolve", "off")
         self.h.setOptionValue("simplex_iteration_limit", _ITERATION_LIMIT)
-
-    def _t(self) -> float:
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return 1.0  # no proof (never seen: t = 0 is always feasible)
-        return float(-self.h.getInfo().objective_function_value)
 
     def cannot_last(self, cols: tuple[int, ...]) -> bool:
         """Whether stopping ``cols`` provably leaves the network unable to go on for ever."""
@@ -281,11 +282,10 @@ class PartBalance:
         self.h.changeColsBounds(k, mine, np.zeros(k), np.zeros(k))
         self.h.run()
         status = self.h.getModelStatus()
-        t = self._t()
-        self.h.changeColsBounds(k, mine, np.zeros(k), np.full(k, highspy.kHighsInf))
+        self.h.changeColsBounds(k, mine, np.zeros(k), self.upper[mine])
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return True
         if status != highspy.HighsModelStatus.kOptimal:
             self.stalls += 1
             self._afresh()
-            return False
-        # Clear of the solver's tolerances: a t this far below 1 is a real shortfall.
-        return t < 1 - 1e-6
+        return False

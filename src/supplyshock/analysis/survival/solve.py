@@ -45,7 +45,6 @@ INF = float("inf")
 _HINF = highspy.kHighsInf
 _GROW_HOPS = 3  # hops a region widens by per round (measured: 1 walks supply chains slowly)
 _WARM_ROWS = 300  # measured: below this a cold solve beats carrying the basis over
-_LONG_RUN_ROUNDS = 3  # long-run LP rounds before the part sums are asked (see solve)
 _STATUS = [
     highspy.HighsBasisStatus.kLower,
     highspy.HighsBasisStatus.kBasic,
@@ -131,6 +130,12 @@ def _take(
     first = np.cumsum(counts) - counts
     at = np.repeat(starts - first, counts) + np.arange(int(counts.sum()))
     return owner, a.indices[at], a.data[at]
+
+
+def _touched(a: sparse.csc_matrix | sparse.csr_matrix, sel: Any) -> IntArray:
+    """The rows columns ``sel`` touch (CSC), or the columns rows ``sel`` touch (CSR), once
+    each."""
+    return np.unique(_take(a, np.asarray(sel, dtype=np.int64))[1])
 
 
 class _Region:
@@ -367,8 +372,8 @@ class _Base:
         return False
 
     def summed_short(self, d: Disruption) -> bool:
-        """A proof that costs a few milliseconds, for when the long-run LP widens (False:
-        unknown)."""
+        """A proof that costs a few milliseconds, asked before the long-run LP on the
+        network (False: unknown)."""
         return False
 
     def solve(
@@ -394,13 +399,11 @@ class _Base:
             self.a_t = a_t
         region: _Region | None = None
 
-        def optimise(mode: _Mode, rounds: int | None = None) -> float | None:
-            """The region's optimum once proved exact; None if ``rounds`` run out first
-            (the grown region is kept: calling again goes on from it)."""
+        def optimise(mode: _Mode) -> float:
+            """The region's optimum, grown until proved exact."""
             nonlocal region, solves, mask
             saved = None
-            while rounds is None or rounds > 0:
-                rounds = None if rounds is None else rounds - 1
+            while True:
                 if region is None:
                     region = _Region(self, mask, fixed)
                     if saved is not None:
@@ -415,26 +418,20 @@ class _Base:
                 warm = t == t and len(region.rows) >= _WARM_ROWS
                 saved = region.keep_basis() if warm else None
                 mask = mask.copy()
-                new = np.unique(m.A[:, grow].indices)
+                new = _touched(m.A, grow)
                 for _ in range(_GROW_HOPS - 1):
                     # A shortfall travels along supply chains: widen by a few hops at once
                     # rather than walk them one round (one LP) per hop.
                     new = new[~mask[new]]
                     mask[new] = True
-                    new = np.unique(m.A[:, np.unique(self.A_csr[new].indices)].indices)
+                    new = _touched(m.A, _touched(self.A_csr, new))
                 mask[new] = True
                 region = None
-            return None
-
-        def exact(mode: _Mode) -> float:
-            t = optimise(mode)
-            assert t is not None
-            return t
 
         horizon = INF if self.horizon is None else self.horizon
         beyond = False
         try:
-            t = exact(_Mode(q_active=0.0, t_upper=horizon))
+            t = optimise(_Mode(q_active=0.0, t_upper=horizon))
             # An alternate counts only if the network survives until it is qualified.
             q_prev = 0.0
             for q in m.qualification_days:
@@ -445,21 +442,17 @@ class _Base:
                 # Same region and no alternate of the region qualifying in (q_prev, q]: the
                 # LP is unchanged but for t >= q, which the optimum already meets.
                 if region is None or not region.still_optimal(q_prev, q):
-                    t = exact(_Mode(q_active=q, t_lower=q, t_upper=horizon))
+                    t = optimise(_Mode(q_active=q, t_lower=q, t_upper=horizon))
                 q_prev = q
             if t >= horizon * (1 - 1e-9):
                 # Past the horizon: indefinitely, or only for a long while? The cheap proofs
-                # first; the network's own certificate of a shortfall can be wide, so the
-                # long-run LP gets a few rounds before the part sums are asked.
-                long_run = _Mode(q_active=INF, t_upper=1.0, zero_stock=True)
+                # first (counting, then the part sums); the network's own certificate of a
+                # shortfall can be wide.
                 whole = demand_nodes is None  # the proofs weigh every plant's demand
-                forever = 0.0 if whole and self.counted_short(d) else None
-                if forever is None:
-                    forever = optimise(long_run, _LONG_RUN_ROUNDS)
-                if forever is None and whole and self.summed_short(d):
+                if whole and (self.counted_short(d) or self.summed_short(d)):
                     forever = 0.0
-                if forever is None:
-                    forever = exact(long_run)
+                else:
+                    forever = optimise(_Mode(q_active=INF, t_upper=1.0, zero_stock=True))
                 if forever >= 1 - 1e-9:
                     t = INF
                 else:
@@ -474,7 +467,7 @@ class _Base:
             if t < ttr:
                 if demand_nodes is not None:
                     region = None  # the impact LP counts every plant's demand: new t column
-                exact(_Mode(q_active=ttr, T=ttr))
+                optimise(_Mode(q_active=ttr, T=ttr))
                 assert region is not None
                 r: _Region = region
                 lost = r.kind_inner == LOST
@@ -499,8 +492,6 @@ class FullSolver(_Base):
 class RegionSolver(_Base):
     """The LP cut down to the disruption's sub-network, grown until provably exact."""
 
-    seed_hop = False  # one-sided edge columns make the sibling rows unnecessary
-
     def __init__(self, model: SurvivalModel, horizon: float | None = None) -> None:
         super().__init__(model, horizon)
         m = model
@@ -512,8 +503,15 @@ class RegionSolver(_Base):
         self._most = self._up.most
         self._part_prod: dict[int, list[int]] = {}
         self._summed: PartBalance | None = None  # built on first use (0.5 s at Ford's scale)
+        self._last_cone: tuple[tuple[int, ...], list[int]] = ((), [])
         for c in prod:
             self._part_prod.setdefault(int(node_part[m.col_node[c]]), []).append(int(c))
+
+    def _cone(self, d: Disruption) -> list[int]:
+        """Every node downstream of the disruption (seeding and counting both need it)."""
+        if self._last_cone[0] != d.origins:
+            self._last_cone = (d.origins, downstream_closure(self.model, d.origins))
+        return self._last_cone[1]
 
     def summed_short(self, d: Disruption) -> bool:
         """The LP summed part by part (:class:`PartBalance`: shared capacity, what
@@ -545,7 +543,7 @@ class RegionSolver(_Base):
             if left < self._need[p] * (1 - 1e-9) - slack:
                 return True
         # Per plant: can what might still reach each demand node cover its demand?
-        cone = downstream_closure(m, d.origins)
+        cone = self._cone(d)
         avail = self._up.after_cut(frozenset(cut), cone)
         for i in cone:
             need = float(m.a_t[i]) if i < len(m.nodes) else 0.0
@@ -558,9 +556,9 @@ class RegionSolver(_Base):
         mask = np.zeros(m.n_rows, dtype=bool)
         mask[self.deficit] = True
         if d.cols:
-            mask[m.A[:, list(d.cols)].indices] = True
+            mask[_touched(m.A, d.cols)] = True
         # Everything downstream of the cut loses supply: start with its balance rows...
-        cone = np.asarray(downstream_closure(m, d.origins), dtype=np.int64)
+        cone = np.asarray(self._cone(d), dtype=np.int64)
         mask[cone] = True
         # ...and the other makers of a part whose production stops: their customers turn to
         # them first (seeding them saves two rounds on most nodes of the default network).
@@ -568,9 +566,5 @@ class RegionSolver(_Base):
         stopped = {int(self._node_part[m.col_node[c]]) for c in cut if m.col_kind[c] == PROD}
         others = [k for p in stopped for k in self._part_prod[p] if k not in cut]
         if others:
-            mask[m.A[:, others].indices] = True
-        if self.seed_hop:
-            # ...and every row its columns touch: parallel sources, sibling parts, capacities.
-            cols = np.unique(self.A_csr[cone].indices)
-            mask[np.unique(m.A[:, cols].indices)] = True
+            mask[_touched(m.A, others)] = True
         return mask
