@@ -181,6 +181,15 @@ def downstream_closure(m: SurvivalModel, origins: tuple[int, ...]) -> list[int]:
     return list(seen)
 
 
+def quiet_highs() -> Any:
+    """A HiGHS instance that prints nothing and runs on one thread (the sweep's workers
+    are the parallelism; HiGHS's own thread pool only adds start-up cost per run)."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    return h
+
+
 def highs_model(
     start: np.ndarray,
     index: np.ndarray,
@@ -188,26 +197,30 @@ def highs_model(
     row_upper: np.ndarray,
     cost: np.ndarray | None = None,
     col_upper: np.ndarray | None = None,
+    into: Any = None,
 ) -> Any:
     """A quiet HiGHS model of ``A x <= row_upper, 0 <= x <= col_upper`` (default: no upper
-    bound), minimising ``cost`` (default 0), A given column-wise."""
+    bound), minimising ``cost`` (default 0), A given column-wise; ``into`` reuses a HiGHS
+    instance (its options stay, its model and solver state go)."""
     n_cols, n_rows = len(start) - 1, len(row_upper)
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.asarray(start, dtype=np.int32)
-    lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
-    lp.a_matrix_.value_ = value
-    lp.col_cost_ = np.zeros(n_cols) if cost is None else cost
-    lp.col_lower_ = np.zeros(n_cols)
-    lp.col_upper_ = np.full(n_cols, highspy.kHighsInf) if col_upper is None else col_upper
-    lp.row_lower_ = np.full(n_rows, -highspy.kHighsInf)
-    lp.row_upper_ = row_upper
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.passModel(lp)
+    h = quiet_highs() if into is None else into
+    h.passModel(
+        n_cols,
+        n_rows,
+        len(index),
+        highspy.MatrixFormat.kColwise.value,
+        highspy.ObjSense.kMinimize.value,
+        0.0,
+        np.zeros(n_cols) if cost is None else cost,
+        np.zeros(n_cols),
+        np.full(n_cols, highspy.kHighsInf) if col_upper is None else col_upper,
+        np.full(n_rows, -highspy.kHighsInf),
+        np.asarray(row_upper, dtype=np.float64),
+        np.asarray(start, dtype=np.int32),
+        np.asarray(index, dtype=np.int32),
+        np.asarray(value, dtype=np.float64),
+        np.zeros(n_cols, dtype=np.int32),  # every column continuous
+    )
     return h
 
 

@@ -29,6 +29,7 @@ from supplyshock.analysis.survival.bounds import (
     downstream_closure,
     highs_model,
     part_needs,
+    quiet_highs,
 )
 from supplyshock.analysis.survival.model import (
     LOST,
@@ -191,12 +192,8 @@ class _Region:
         start = np.zeros(n_in + 2, dtype=np.int32)
         np.cumsum(np.bincount(c_all, minlength=n_in + 1), out=start[1:])
         row_upper = np.concatenate([m.rhs[self.rows], np.zeros(n_semi)])
-        self.h = highs_model(start, r_all[order], v_all[order], row_upper)
-        self.h.setOptionValue("presolve", "off")
-        # Devex pricing: these LPs are small and solved few times each, so steepest edge's
-        # exact weights cost more than the iterations they save (measured: region solves
-        # about 20 % faster; the big part-sum LP is the other way round).
-        self.h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
+        # One HiGHS instance per solver: only one region is alive at a time.
+        self.h = highs_model(start, r_all[order], v_all[order], row_upper, into=s.highs)
         self.fixed_inner = fixed[self.inner]
         self.kind_inner = m.col_kind[self.inner]
         self.q_inner = m.col_q[self.inner]
@@ -363,6 +360,12 @@ class _Base:
         # Margin first; a small per-unit term makes losing zero-margin output still count.
         self.weight = model.lost_margin + 1e-6 * max(top, 1.0)
         self.deficit = model.deficit_rows()
+        self.highs = quiet_highs()
+        self.highs.setOptionValue("presolve", "off")
+        # Devex pricing: the region LPs are small and solved few times each, so steepest
+        # edge's exact weights cost more than the iterations they save (measured: region
+        # solves about 20 % faster; the big part-sum LP is the other way round).
+        self.highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
 
     def seed_rows(self, d: Disruption) -> np.ndarray:
         raise NotImplementedError

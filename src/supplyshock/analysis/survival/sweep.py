@@ -9,6 +9,7 @@ cluster when a scheduler is given.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -98,7 +99,16 @@ def _solve_chunk(chunk: list[tuple[Disruption, float | None]]) -> list[Outcome]:
     return [solver.solve(d, ttr) for d, ttr in chunk]
 
 
-_DASK_CACHE: dict[str, RegionSolver] = {}
+class _DaskCache(threading.local):
+    """A solver per worker thread and model: a Dask worker may run tasks on several
+    threads at once, and a solver (its HiGHS instances, its scratch state) serves one
+    disruption at a time."""
+
+    token: str | None = None
+    solver: RegionSolver | None = None
+
+
+_DASK_CACHE = _DaskCache()
 
 
 def _solve_chunk_dask(
@@ -107,11 +117,11 @@ def _solve_chunk_dask(
     token: str,
     horizon: float | None,
 ) -> list[Outcome]:
-    # One solver per worker process and model, not per task: the CSR copy is not free.
-    solver = _DASK_CACHE.get(token)
-    if solver is None:
-        _DASK_CACHE.clear()
-        solver = _DASK_CACHE[token] = RegionSolver(model, horizon)
+    # One solver per thread and model, not per task: the CSR copy is not free.
+    cache = _DASK_CACHE
+    if cache.solver is None or cache.token != token:
+        cache.token, cache.solver = token, RegionSolver(model, horizon)
+    solver = cache.solver
     return [solver.solve(d, ttr) for d, ttr in chunk]
 
 
