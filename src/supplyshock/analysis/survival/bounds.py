@@ -260,8 +260,9 @@ class PartBalance:
         rhs = -np.concatenate([summed @ m.a_t[:n], m.a_t[groups]])
         rhs *= np.where(rhs > 0, 1 + _LOOSEN, 1 - _LOOSEN)
         # A capacity row x <= c*t, or an alternate's z <= rate*t, is a bound at t = 1.
-        bounded = sparse.coo_matrix(a[np.isin(m.row_kind, (CAPACITY, QUALIFY))][:, self.cols])
-        limits = -m.a_t[np.flatnonzero(np.isin(m.row_kind, (CAPACITY, QUALIFY)))]
+        caps = np.flatnonzero(np.isin(m.row_kind, (CAPACITY, QUALIFY)))
+        bounded = sparse.coo_matrix(a[caps][:, self.cols])
+        limits = -m.a_t[caps]
         self.upper = np.full(len(self.cols), highspy.kHighsInf)
         np.minimum.at(self.upper, bounded.col, limits[bounded.row] / bounded.data)
         self.upper *= 1 + _LOOSEN
