@@ -17,6 +17,7 @@ from supplyshock.analysis.survival.model import (
     CAPACITY,
     FLOW,
     GROUP,
+    LANE_CAP,
     PROD,
     QUALIFY,
     SUBST,
@@ -55,7 +56,7 @@ class Upstream:
             if kind == PROD:
                 cap, kids = INF, []
                 for r, v in zip(rows, vals, strict=True):
-                    if m.row_kind[r] in (1, 2):
+                    if m.row_kind[r] in (CAPACITY, GROUP):
                         cap = min(cap, -float(m.a_t[r]))
                     elif r < n and v > 0:
                         kids.append((int(r), float(v)))
@@ -65,7 +66,7 @@ class Upstream:
                 for r, v in zip(rows, vals, strict=True):
                     if r < n and v > 0:
                         src, ratio = int(r), float(v)
-                    elif m.row_kind[r] in (3, 4):
+                    elif m.row_kind[r] in (LANE_CAP, QUALIFY):
                         cap = -float(m.a_t[r])  # lane capacity, or an alternate's rate
                 self.inputs[own].append((c, src, ratio, cap))
         # Dependency order (suppliers and BOM inputs first); nodes on a cycle are left out

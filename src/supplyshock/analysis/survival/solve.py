@@ -366,13 +366,9 @@ class _Base:
     def seed_rows(self, d: Disruption) -> np.ndarray:
         raise NotImplementedError
 
-    def counted_short(self, d: Disruption) -> bool:
-        """A cheap proof that the disruption cannot be survived indefinitely (False: unknown)."""
-        return False
-
-    def summed_short(self, d: Disruption) -> bool:
-        """A proof that costs a few milliseconds, asked before the long-run LP on the
-        network (False: unknown)."""
+    def cannot_last(self, d: Disruption) -> bool:
+        """Cheap proofs, asked before the long-run LP on the network, that the disruption
+        cannot be survived indefinitely (False: unknown)."""
         return False
 
     def solve(
@@ -448,7 +444,7 @@ class _Base:
                 # first (counting, then the part sums); the network's own certificate of a
                 # shortfall can be wide.
                 whole = demand_nodes is None  # the proofs weigh every plant's demand
-                if whole and (self.counted_short(d) or self.summed_short(d)):
+                if whole and self.cannot_last(d):
                     forever = 0.0
                 else:
                     forever = optimise(_Mode(q_active=INF, t_upper=1.0, zero_stock=True))
@@ -516,6 +512,10 @@ class RegionSolver(_Base):
         if self._last_cone[0] != d.origins:
             self._last_cone = (d.origins, downstream_closure(self.model, d.origins))
         return self._last_cone[1]
+
+    def cannot_last(self, d: Disruption) -> bool:
+        """Counting first (microseconds), then the part sums (milliseconds)."""
+        return self.counted_short(d) or self.summed_short(d)
 
     def summed_short(self, d: Disruption) -> bool:
         """The LP summed part by part (:class:`PartBalance`: shared capacity, what

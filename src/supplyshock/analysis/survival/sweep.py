@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -87,28 +87,34 @@ def disruptions(
 
 # -- workers -------------------------------------------------------------------------------
 
-_WORKER: dict[str, RegionSolver] = {}
 
-
-def _init_worker(model: SurvivalModel, horizon: float | None) -> None:
-    _WORKER["solver"] = RegionSolver(model, horizon)
-
-
-def _solve_chunk(chunk: list[tuple[Disruption, float | None]]) -> list[Outcome]:
-    solver = _WORKER["solver"]
-    return [solver.solve(d, ttr) for d, ttr in chunk]
-
-
-class _DaskCache(threading.local):
-    """A solver per worker thread and model: a Dask worker may run tasks on several
-    threads at once, and a solver (its HiGHS instances, its scratch state) serves one
-    disruption at a time."""
+class _Solvers(threading.local):
+    """This worker thread's solver, one per model (the CSR copy and the bounds are not free,
+    so not one per task). Per thread: a Dask worker may run tasks on several threads at
+    once, and a solver (its HiGHS instances, its scratch state) serves one disruption at a
+    time."""
 
     token: str | None = None
     solver: RegionSolver | None = None
 
+    def get(self, model: SurvivalModel, token: str, horizon: float | None) -> RegionSolver:
+        if self.solver is None or self.token != token:
+            self.token, self.solver = token, RegionSolver(model, horizon)
+        return self.solver
 
-_DASK_CACHE = _DaskCache()
+
+_SOLVERS = _Solvers()
+_POOL = "pool"  # the token of a process pool's model (each pool process has one)
+
+
+def _init_worker(model: SurvivalModel, horizon: float | None) -> None:
+    _SOLVERS.get(model, _POOL, horizon)
+
+
+def _solve_chunk(chunk: list[tuple[Disruption, float | None]]) -> list[Outcome]:
+    solver = _SOLVERS.solver
+    assert solver is not None  # built by _init_worker
+    return [solver.solve(d, ttr) for d, ttr in chunk]
 
 
 def _solve_chunk_dask(
@@ -117,12 +123,8 @@ def _solve_chunk_dask(
     token: str,
     horizon: float | None,
 ) -> list[Outcome]:
-    # One solver per thread and model, not per task: the CSR copy is not free.
-    cache = _DASK_CACHE
-    if cache.solver is None or cache.token != token:
-        cache.token, cache.solver = token, RegionSolver(model, horizon)
-    solver = cache.solver
-    return [solver.solve(d, ttr) for d, ttr in chunk]
+    _SOLVERS.get(model, token, horizon)
+    return _solve_chunk(chunk)
 
 
 def _chunks(total: int, n: int) -> list[list[int]]:
@@ -135,9 +137,20 @@ def _chunks(total: int, n: int) -> list[list[int]]:
     return [list(range(k, total, n)) for k in range(n)]
 
 
-def _place(out: list[Outcome | None], idx: list[int], got: list[Outcome]) -> None:
-    for i, o in zip(idx, got, strict=True):
-        out[i] = o
+def _gather(
+    finished: Iterable[tuple[list[int], list[Outcome]]], total: int, progress: Progress | None
+) -> list[Outcome]:
+    """Outcomes of chunks (their item indices, their outcomes) as they finish, back in item
+    order, reporting progress on the way."""
+    out: list[Outcome | None] = [None] * total
+    done = 0
+    for idx, got in finished:
+        for i, o in zip(idx, got, strict=True):
+            out[i] = o
+        done += len(idx)
+        if progress is not None:
+            progress(done, total)
+    return [o for o in out if o is not None]
 
 
 def solve_all(
@@ -169,16 +182,9 @@ def solve_all(
         return out
     # Many chunks per worker so the progress bar moves and a slow chunk does not idle cores.
     chunks = _chunks(total, workers * _CHUNKS_PER_WORKER)
-    placed: list[Outcome | None] = [None] * total
-    done = 0
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model, horizon)) as pool:
         futs = {pool.submit(_solve_chunk, [items[i] for i in c]): c for c in chunks}
-        for f in as_completed(futs):
-            _place(placed, futs[f], f.result())
-            done += len(futs[f])
-            if progress is not None:
-                progress(done, total)
-    return [o for o in placed if o is not None]
+        return _gather(((futs[f], f.result()) for f in as_completed(futs)), total, progress)
 
 
 def _solve_dask(
@@ -208,14 +214,8 @@ def _solve_dask(
             pure=False,
         )
         order = {f.key: c for f, c in zip(futs, chunks, strict=True)}
-        out: list[Outcome | None] = [None] * len(items)
-        done = 0
-        for f in dask_completed(futs):
-            _place(out, order[f.key], f.result())
-            done += len(order[f.key])
-            if progress is not None:
-                progress(done, len(items))
-        return [o for o in out if o is not None]
+        finished = ((order[f.key], f.result()) for f in dask_completed(futs))
+        return _gather(finished, len(items), progress)
     finally:
         if client is not scheduler:
             client.close()
