@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ from supplyshock.exchange.schemas import (
 )
 from supplyshock.store.db import make_engine
 from supplyshock.store.migrate import upgrade
+from tests.required import missing
 
 PG_ADMIN_URL = os.environ.get(
     "SUPPLYSHOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -53,8 +53,7 @@ def _postgres_database(admin_url: str) -> Iterator[str]:
             "half of the exchange integration tests DID NOT RUN. Start a server or set "
             "SUPPLYSHOCK_TEST_POSTGRES_URL."
         )
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
+        missing(reason)
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,6 +36,7 @@ from supplyshock.exchange.schemas import CrisisPublic, ListingPublic, Principal,
 from supplyshock.formats.catenax import schema, validate
 from supplyshock.settings import Settings
 from supplyshock.store.models import AuditEntry, Listing, MaterialTwin
+from tests.required import missing
 
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)  # the conftest's "now"
 REPO = Path(__file__).resolve().parents[2]
@@ -60,8 +60,7 @@ def _official(name: str) -> dict[str, Any]:
             f"official Catena-X examples missing at {SHARED}: the Catena-X tests DID NOT RUN "
             "(expected shared/catena-x/ beside the repository)"
         )
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
+        missing(reason)
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 

@@ -89,11 +89,9 @@ def test_unknown_measure_is_a_clean_error(net_file: Path) -> None:
 
 
 def test_builtin_scenario_by_measure_cuts_lanes() -> None:
-    pytest.importorskip("supplyshock.data")
     from supplyshock.data import scenario_names
 
-    if "auto-2025" not in scenario_names():
-        pytest.skip("auto-2025 scenario not built yet")
+    assert "auto-2025" in scenario_names()
     res = runner.invoke(
         app,
         ["survival", "--measure", "cn-nexperia-ban-2025", "--date", "2025-10-20", "--json"],
