@@ -7,6 +7,9 @@ part be made in total, and can the network summed part by part still go on for e
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from typing import Any
 
 import highspy as _highspy
@@ -182,10 +185,27 @@ def downstream_closure(m: SurvivalModel, origins: tuple[int, ...]) -> list[int]:
     return list(seen)
 
 
+_BANNER_LOCK = threading.Lock()
+
+
 def quiet_highs() -> Any:
     """A HiGHS instance that prints nothing and runs on one thread (the sweep's workers
-    are the parallelism; HiGHS's own thread pool only adds start-up cost per run)."""
-    h = highspy.Highs()
+    are the parallelism; HiGHS's own thread pool only adds start-up cost per run).
+
+    HiGHS writes its banner straight to file descriptor 1 when an instance is made, before any
+    option can switch it off; `--json` output must be the document alone, so the descriptor
+    points at /dev/null while the instance is built.
+    """
+    with _BANNER_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     return h
