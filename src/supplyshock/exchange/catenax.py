@@ -21,18 +21,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from supplyshock.exchange import audit, rules
-from supplyshock.exchange.errors import Forbidden, NotFound, RuleViolation
+from supplyshock.domain import text
+from supplyshock.exchange import audit, policy, rules
+from supplyshock.exchange.errors import NotFound, RuleViolation
 from supplyshock.exchange.listings import create_listing, load_own, update_listing
 from supplyshock.exchange.schemas import (
+    Count,
+    Family,
     ListingCreate,
     ListingPublic,
     ListingUpdate,
     Maker,
+    Measure,
     PartNumber,
     PartRef,
     Principal,
@@ -103,9 +107,7 @@ class TwinPublic(BaseModel):
 
 
 def _member_of(actor: Principal) -> str:
-    if actor.role != "member" or actor.member_id is None:
-        raise Forbidden("only members map material twins and import Catena-X payloads")
-    return actor.member_id
+    return policy.member_of(actor, to="map material twins and import Catena-X payloads")
 
 
 def register_twins(
@@ -193,21 +195,24 @@ class ImportOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     crisis_id: Annotated[str, Field(min_length=1, max_length=32)]
-    region: str
-    part_family: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    region: text.PlainText
+    part_family: Family | None = None
     alternates: Annotated[list[PartRef], Field(max_length=20)] = []
     quantity: Quantity | None = None  # at most this many
     window_start: date | None = None
     window_end: date | None = None
     expires_at: datetime | None = None
-    date_code: str | None = None
-    max_lots: Annotated[int | None, Field(ge=1, le=10_000)] = None
-    authorised_channel: bool = False
-    original_packaging: bool = False
-    traceability: bool = False
-    margin_per_unit: Annotated[float | None, Field(ge=0, le=10**9)] = None  # needs only
+    date_code: text.PlainText | None = None
+    max_lots: Annotated[Count | None, Field(ge=1, le=10_000)] = None
+    authorised_channel: StrictBool = False
+    original_packaging: StrictBool = False
+    traceability: StrictBool = False
+    margin_per_unit: Annotated[Measure | None, Field(ge=0, le=10**9)] = None  # needs only
 
     _region = field_validator("region")(lambda v: rules.check_region(v))
+    _date_code = field_validator("date_code")(
+        lambda v: None if v is None else rules.check_date_code(v)
+    )
 
 
 def _listing(

@@ -23,7 +23,8 @@ REGIONS = (
     "oceania",
 )
 
-_DATE_CODE = re.compile(r"^\d{2}(0[1-9]|[1-4]\d|5[0-3])$")
+# ASCII digits only: Python's \d also matches "٢٣" or full-width digits, and "$" a final "\n".
+_DATE_CODE = re.compile(r"\d{2}(0[1-9]|[1-4]\d|5[0-3])", re.ASCII)
 
 
 def check_crisis_window(starts_on: date, ends_on: date) -> None:
@@ -47,7 +48,7 @@ def check_region(region: str) -> str:
 def check_date_code(code: str) -> str:
     """A component date code, YYWW (year and ISO week, e.g. 2341 = week 41 of 2023)."""
     norm = code.strip()
-    if not _DATE_CODE.match(norm):
+    if not _DATE_CODE.fullmatch(norm):
         raise ValueError(f"malformed date code {code!r}: expected YYWW, e.g. 2341")
     return norm
 

@@ -11,8 +11,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from supplyshock.domain import text
 from supplyshock.domain.codes import check_country
 from supplyshock.exchange import rules
 
@@ -20,16 +30,35 @@ Role = Literal["operator", "member"]
 ListingKind = Literal["offer", "need"]
 ListingStatus = Literal["open", "withdrawn", "expired", "closed"]
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-PartNumber = Annotated[str, Field(min_length=1, max_length=64)]
-Maker = Annotated[str, Field(min_length=1, max_length=100)]
-Family = Annotated[str, Field(min_length=1, max_length=100)]
+# Free text: one validated type per kind of field (domain/text.py: no control, bidi or
+# zero-width characters, nothing that reads as a price, part numbers in their own alphabet).
+Name = text.Name
+PartNumber = text.PartNumber
+Maker = text.MakerName
+Family = text.FamilyName
+
+
+def _no_bool(value: Any) -> Any:
+    # JSON true is a Python bool, which is an int: without this, ``quantity: true`` is 1.
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "bool_is_not_a_number", "a boolean is not a number: send a number such as 1"
+        )
+    return value
+
+
+NotBool = BeforeValidator(_no_bool)
+# Whole numbers: JSON integers and digit strings (HTML forms and query strings send text);
+# never a boolean. Measures: the same, with decimals.
+Count = Annotated[int, NotBool]
+Measure = Annotated[float, NotBool]
 
 # Quantities are stored as 32-bit integers (listings.quantity, matches.quantity): refuse more in
 # the schema, with a message, rather than let the database refuse it (or SQLite accept it).
 MAX_QUANTITY = 2**31 - 1
 Quantity = Annotated[
     int,
+    NotBool,
     Field(gt=0, le=MAX_QUANTITY, description=f"units, at most {MAX_QUANTITY:,} (32-bit column)"),
 ]
 
@@ -69,7 +98,7 @@ class _Out(BaseModel):
 
 class MemberCreate(_In):
     name: Name
-    contact: Annotated[str, Field(min_length=1, max_length=500)]
+    contact: text.Contact
     country: str
 
     _country = field_validator("country")(lambda v: check_country(v))
@@ -88,8 +117,8 @@ class MemberPublic(_Out):
 class TokenIssue(_In):
     role: Role = "member"
     member_id: str | None = None
-    label: Annotated[str, Field(max_length=200)] = ""
-    days: Annotated[int, Field(ge=1, le=366)] = 90
+    label: text.Label = ""
+    days: Annotated[Count, Field(ge=1, le=366)] = 90
 
     @model_validator(mode="after")
     def _member_needs_member(self) -> Self:
@@ -119,15 +148,35 @@ class TokenIssued(BaseModel):
 # --- crises ---------------------------------------------------------------------------------
 
 
+class CatalogueEntryIn(_In):
+    """One part of a crisis's catalogue (docs/anonymity.md: why listings need one)."""
+
+    part_number: PartNumber
+    maker: Maker
+    part_family: Family
+
+
+class CatalogueEntryPublic(_Out):
+    part_number: str
+    maker: str
+    part_family: str
+
+
+# A catalogue is set once per crisis and read on every listing write: bounded like any input.
+MAX_CATALOGUE = 5000
+
+
 class CrisisCreate(_In):
     name: Name
-    scope: Annotated[str, Field(max_length=5000)] = ""
+    scope: text.ScopeText = ""
     makers: Annotated[list[Maker], Field(max_length=100)] = []
     part_families: Annotated[list[Family], Field(max_length=100)] = []
     starts_on: date
     ends_on: date
-    allow_prices: bool = False
-    retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    allow_prices: StrictBool = False
+    retention_days: Annotated[Count, Field(ge=0, le=3650)] = 90
+    # The parts listings may name; the operator extends it later (POST /crises/{id}/catalogue).
+    catalogue: Annotated[list[CatalogueEntryIn], Field(max_length=MAX_CATALOGUE)] = []
 
     @model_validator(mode="after")
     def _lifetime(self) -> Self:
@@ -159,22 +208,29 @@ class PartRef(_In):
     maker: Maker
 
 
+class PartRefPublic(_Out):
+    """A part as stored: read back as it is, not validated again (rules may tighten later)."""
+
+    part_number: str
+    maker: str
+
+
 class _ListingFields(_In):
     """Fields a listing's owner may set on creation and change later."""
 
     alternates: Annotated[list[PartRef], Field(max_length=20)] = []
     quantity: Quantity
-    date_code: str | None = None  # offers: oldest date code held; needs: oldest accepted
-    max_lots: Annotated[int | None, Field(ge=1, le=10_000)] = None
-    authorised_channel: bool = False  # offers: bought through one; needs: required
-    original_packaging: bool = False
-    traceability: bool = False
-    region: str
+    date_code: text.PlainText | None = None  # offers: oldest date code held; needs: oldest
+    max_lots: Annotated[Count | None, Field(ge=1, le=10_000)] = None
+    authorised_channel: StrictBool = False  # offers: bought through one; needs: required
+    original_packaging: StrictBool = False
+    traceability: StrictBool = False
+    region: text.PlainText
     window_start: date
     window_end: date
     expires_at: datetime | None = None  # default: the end of the crisis
-    days_of_supply: Annotated[float | None, Field(ge=0, le=10_000)] = None  # needs only
-    margin_per_unit: Annotated[float | None, Field(ge=0, le=10**9)] = None  # needs only
+    days_of_supply: Annotated[Measure | None, Field(ge=0, le=10_000)] = None  # needs only
+    margin_per_unit: Annotated[Measure | None, Field(ge=0, le=10**9)] = None  # needs only
     price_per_unit: Annotated[Decimal | None, Field(ge=0, max_digits=14, decimal_places=4)] = None
     currency: Annotated[str | None, Field(pattern=r"^[A-Z]{3}$")] = None
 
@@ -218,20 +274,20 @@ class ListingCreate(_ListingFields):
 class ListingUpdate(_In):
     """A partial change: only the fields given are changed. ``version`` is the one last read."""
 
-    version: int | None = None
+    version: Count | None = None
     alternates: Annotated[list[PartRef] | None, Field(max_length=20)] = None
     quantity: Quantity | None = None
-    date_code: str | None = None
-    max_lots: Annotated[int | None, Field(ge=1, le=10_000)] = None
-    authorised_channel: bool | None = None
-    original_packaging: bool | None = None
-    traceability: bool | None = None
-    region: str | None = None
+    date_code: text.PlainText | None = None
+    max_lots: Annotated[Count | None, Field(ge=1, le=10_000)] = None
+    authorised_channel: StrictBool | None = None
+    original_packaging: StrictBool | None = None
+    traceability: StrictBool | None = None
+    region: text.PlainText | None = None
     window_start: date | None = None
     window_end: date | None = None
     expires_at: datetime | None = None
-    days_of_supply: Annotated[float | None, Field(ge=0, le=10_000)] = None
-    margin_per_unit: Annotated[float | None, Field(ge=0, le=10**9)] = None
+    days_of_supply: Annotated[Measure | None, Field(ge=0, le=10_000)] = None
+    margin_per_unit: Annotated[Measure | None, Field(ge=0, le=10**9)] = None
     price_per_unit: Annotated[Decimal | None, Field(ge=0, max_digits=14, decimal_places=4)] = None
     currency: Annotated[str | None, Field(pattern=r"^[A-Z]{3}$")] = None
 
@@ -262,7 +318,7 @@ class ListingPublic(_Out):
     part_number: str
     maker: str
     part_family: str | None
-    alternates: list[PartRef]
+    alternates: list[PartRefPublic]
     quantity: int
     quantity_open: int
     date_code: str | None

@@ -112,9 +112,11 @@ def _pieces(value: Any, unit: Any, path: list[str | int], problems: list[Problem
             Problem(json_path([*path, "unit"]), f"the exchange counts pieces: unit must be {PIECE}")
         )
         return 0
-    # json.loads accepts NaN and Infinity, which no schema type check catches.
+    # json.loads accepts NaN and Infinity, which no schema type check catches; and a bool is
+    # an int to Python (True == 1), so it is refused here too, whatever the schema says.
     if (
-        not isinstance(value, int | float)
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
         or not math.isfinite(value)
         or value < 0
         or float(value) != int(value)
@@ -196,10 +198,14 @@ def current_days_of_supply(payload: dict[str, Any], now: datetime) -> tuple[floa
                 continue
             if at.tzinfo is None:
                 at = at.replace(tzinfo=UTC)  # Catena-X timestamps may omit the zone
-            value = float(entry["daysOfSupply"])
+            raw = entry["daysOfSupply"]
+            value = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else -1
             if not math.isfinite(value) or not 0 <= value <= MAX_DAYS:
                 problems.append(
-                    Problem(json_path([*where, "daysOfSupply"]), f"must be 0 to {MAX_DAYS}")
+                    Problem(
+                        json_path([*where, "daysOfSupply"]),
+                        f"must be a number from 0 to {MAX_DAYS}",
+                    )
                 )
                 continue
             dated.append((at, value))
