@@ -212,6 +212,9 @@ def test_a_scarce_offer_is_split_by_the_lp_and_each_need_sees_why(
     big = next(m for m in found if m.quantity == 90)
     why_big = get_match(session=session, actor=urgent, match_id=big.id).explanation
     assert why_big is not None and why_big["value_per_unit"] == pytest.approx(10 / 3)
+    # Its floor, floor(0.2 x 0.5 x 100) = 10, does not bind (it got 90): not shown, since it
+    # would give away the run's ratio r = 0.5, shared with every need served by this offer.
+    assert why_big["floor"] is None and why_big["floor_binding"] is False
 
 
 def test_the_operator_previews_the_allocation_of_a_part_over_the_whole_pool(

@@ -31,11 +31,14 @@ from supplyshock.store.db import UnitOfWork, make_session_factory
 from supplyshock.store.models import (
     ApiToken,
     AuditEntry,
+    BoardEpoch,
+    CatalogueEntry,
     Crisis,
     Listing,
     ListingPart,
     Member,
 )
+from tests.integration.conftest import TEST_CATALOGUE
 
 OPERATOR = Principal.local_operator()
 NOW = datetime(2025, 11, 3, tzinfo=UTC)
@@ -47,7 +50,16 @@ def committing(engine: Engine) -> Iterator[sessionmaker[Session]]:
     factory = make_session_factory(engine)
     yield factory
     with engine.begin() as conn:
-        for model in (AuditEntry, ListingPart, Listing, ApiToken, Crisis, Member):
+        for model in (
+            AuditEntry,
+            ListingPart,
+            Listing,
+            ApiToken,
+            CatalogueEntry,
+            BoardEpoch,
+            Crisis,
+            Member,
+        ):
             conn.execute(delete(model))
 
 
@@ -89,7 +101,14 @@ def test_a_write_based_on_a_stale_read_is_refused(
         crisis = open_crisis(
             session=uow.session,
             actor=OPERATOR,
-            data=CrisisCreate(name="C", starts_on=date(2025, 10, 1), ends_on=date(2026, 3, 31)),
+            data=CrisisCreate.model_validate(
+                {
+                    "name": "C",
+                    "starts_on": date(2025, 10, 1),
+                    "ends_on": date(2026, 3, 31),
+                    "catalogue": TEST_CATALOGUE,
+                }
+            ),
         )
         uow.commit()
     member = Principal(role="member", member_id=m.id)
@@ -166,7 +185,14 @@ def test_no_listing_slips_into_a_crisis_while_it_closes(
         crisis = open_crisis(
             session=uow.session,
             actor=OPERATOR,
-            data=CrisisCreate(name="Race", starts_on=date(2025, 10, 1), ends_on=date(2026, 3, 31)),
+            data=CrisisCreate.model_validate(
+                {
+                    "name": "Race",
+                    "starts_on": date(2025, 10, 1),
+                    "ends_on": date(2026, 3, 31),
+                    "catalogue": TEST_CATALOGUE,
+                }
+            ),
         )
         uow.commit()
     member = Principal(role="member", member_id=m.id)

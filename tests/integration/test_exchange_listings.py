@@ -31,6 +31,7 @@ from supplyshock.exchange.schemas import (
 )
 from supplyshock.store.db import UnitOfWork
 from supplyshock.store.models import AuditEntry, Listing
+from tests.integration.conftest import TEST_CATALOGUE
 
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)  # the conftest's "now"
 
@@ -311,8 +312,13 @@ def test_a_failed_write_leaves_the_database_unchanged(
         crisis = open_crisis(
             session=uow.session,
             actor=operator,
-            data=CrisisCreate(
-                name="Chips 2025", starts_on=date(2025, 10, 1), ends_on=date(2026, 3, 31)
+            data=CrisisCreate.model_validate(
+                {
+                    "name": "Chips 2025",
+                    "starts_on": date(2025, 10, 1),
+                    "ends_on": date(2026, 3, 31),
+                    "catalogue": TEST_CATALOGUE,
+                }
             ),
             now=NOW,
         )

@@ -27,6 +27,8 @@ from supplyshock.store.models import (
     MATCH_ACTIVE_STATES,
     ApiToken,
     AuditEntry,
+    BoardEpoch,
+    CatalogueEntry,
     Crisis,
     Listing,
     ListingPart,
@@ -34,6 +36,7 @@ from supplyshock.store.models import (
     MaterialTwin,
     Member,
 )
+from tests.integration.conftest import TEST_CATALOGUE
 
 OPERATOR = Principal.local_operator()
 NOW = datetime(2025, 11, 3, tzinfo=UTC)
@@ -58,6 +61,8 @@ def committing(engine: Engine) -> Iterator[sessionmaker[Session]]:
             ListingPart,
             Listing,
             ApiToken,
+            CatalogueEntry,
+            BoardEpoch,
             Crisis,
             Member,
         ):
@@ -91,7 +96,14 @@ def _setup(factory: sessionmaker[Session]) -> tuple[Principal, str, list[tuple[P
         crisis = open_crisis(
             session=s,
             actor=OPERATOR,
-            data=CrisisCreate(name="Race", starts_on=date(2025, 10, 1), ends_on=date(2026, 3, 31)),
+            data=CrisisCreate.model_validate(
+                {
+                    "name": "Race",
+                    "starts_on": date(2025, 10, 1),
+                    "ends_on": date(2026, 3, 31),
+                    "catalogue": TEST_CATALOGUE,
+                }
+            ),
         )
         holder = member("Holder")
         offer = create_listing(

@@ -149,15 +149,36 @@ def test_a_decline_returns_the_quantity_and_the_pair_is_not_proposed_again(
 
 
 def test_an_expired_match_returns_its_quantity(session: Session, deal: Deal) -> None:
-    assert expire_matches(session=session, now=NOW + timedelta(days=6)) == []
+    # Proposed 2025-11-03 09:00: the platform's expiry is the end of that day + 7 days,
+    # 2025-11-11 00:00 UTC (never a listing's own expiry, which would link views).
+    expiry = datetime(2025, 11, 11, tzinfo=UTC)
+    assert deal.match.expires_at == expiry
+    assert expire_matches(session=session, now=expiry - timedelta(microseconds=1)) == []
     with pytest.raises(RuleViolation) as e:
-        accept_match(
-            session=session, actor=deal.buyer, match_id=deal.match.id, now=NOW + timedelta(days=7)
-        )
+        accept_match(session=session, actor=deal.buyer, match_id=deal.match.id, now=expiry)
     assert e.value.code == "match_expired"
-    assert expire_matches(session=session, now=NOW + timedelta(days=7)) == [deal.match.id]
+    assert expire_matches(session=session, now=expiry) == [deal.match.id]
     assert get_match(session=session, actor=deal.buyer, match_id=deal.match.id).state == "expired"
     assert (_open(session, deal.offer.id), _open(session, deal.need.id)) == (100, 40)
+
+
+def test_a_listing_expiring_first_takes_its_match_along_without_showing_its_expiry(
+    session: Session, make_member: MakeMember, make_crisis: MakeCrisis, make_listing: MakeListing
+) -> None:
+    holder, buyer = make_member(), make_member()
+    crisis = make_crisis(makers=[], part_families=[])
+    # The holder's private expiry: tomorrow 13:37, before the platform's 2025-11-11 00:00.
+    private = datetime(2025, 11, 4, 13, 37, tzinfo=UTC)
+    offer = make_listing(holder, crisis.id, quantity=100, expires_at=private)
+    need = make_listing(buyer, crisis.id, kind="need", quantity=40)
+    [m] = match_listing(session=session, actor=buyer, listing_id=need.id, now=NOW)
+    assert m.expires_at == datetime(2025, 11, 11, tzinfo=UTC)  # the platform's, not `private`
+    assert expire_matches(session=session, now=private - timedelta(microseconds=1)) == []
+    with pytest.raises(RuleViolation) as e:
+        accept_match(session=session, actor=buyer, match_id=m.id, now=private)
+    assert e.value.code == "match_expired"
+    assert expire_matches(session=session, now=private) == [m.id]
+    assert (_open(session, offer.id), _open(session, need.id)) == (100, 40)
 
 
 def test_a_match_whose_listing_is_withdrawn_expires(session: Session, deal: Deal) -> None:
@@ -174,7 +195,8 @@ def test_the_holder_confirms_fulfilment_and_the_stock_stays_gone(
     with pytest.raises(Forbidden):
         fulfil_match(session=session, actor=deal.buyer, match_id=deal.match.id, now=NOW)
     done = fulfil_match(session=session, actor=deal.holder, match_id=deal.match.id, now=NOW)
-    assert done.state == "fulfilled" and done.closed_at == NOW
+    # Shown to the day: 2025-11-03 09:00 reads as 2025-11-03 00:00 UTC.
+    assert done.state == "fulfilled" and done.closed_at == datetime(2025, 11, 3, tzinfo=UTC)
     assert _open(session, deal.offer.id) == 60  # 100 - 40 delivered
     # A revealed match never expires by time; a fulfilled one cannot be declined.
     assert expire_matches(session=session, now=NOW + timedelta(days=60)) == []

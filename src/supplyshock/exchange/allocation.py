@@ -99,6 +99,11 @@ class NeedAllocation:
         out = asdict(self)
         del out["shadow_price"], out["reason"], out["need_id"]
         out["reason"] = out.pop("member_reason")
+        # The floor is floor(f r D_n), and the ratio r = supply / demand is the same for every
+        # need served in one run: two members comparing floors could tell they drew on the
+        # same offer. Shown only where it binds, where it equals the quantity allocated.
+        if not self.floor_binding:
+            out["floor"] = None
         # A default is a competitor's figure (the lowest margin, the most days stated).
         out["assumed"] = []
         if any(a.startswith("margin") for a in self.assumed):

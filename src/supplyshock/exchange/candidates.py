@@ -25,10 +25,12 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
+from supplyshock.domain.exchange import Listing as ListingObj
 from supplyshock.exchange.errors import RuleViolation
-from supplyshock.exchange.listings import load_own
+from supplyshock.exchange.listings import own
 from supplyshock.exchange.schemas import Principal
 from supplyshock.store.models import Listing, ListingPart, utcnow
+from supplyshock.store.repository import repository
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,34 @@ def find_candidates(
 ) -> list[Candidate]:
     """Compatible open counterparts of the caller's own open listing, earliest window first."""
     now = now or utcnow()
-    me = load_own(session, actor, listing_id)
+    me = own(session, actor, listing_id)
     if me.status != "open":
         raise RuleViolation(f"listing is {me.status}, not open", code="not_open")
+    ids = candidate_ids(session, me, now)
+    found = repository(session).listings(ids)
+    return [
+        Candidate(
+            listing_id=x.id,
+            kind=x.kind,
+            part_number=x.part_number,
+            maker=x.maker,
+            quantity_open=x.quantity_open,
+            region=x.region,
+            window_start=x.window_start,
+            window_end=x.window_end,
+            days_of_supply=x.days_of_supply,
+            margin_per_unit=x.margin_per_unit,
+        )
+        for x in (found[i] for i in ids)
+    ]
+
+
+def candidate_ids(session: Session, me: ListingObj, now: datetime) -> list[str]:
+    """The ids of ``me``'s compatible open counterparts, in candidate order.
+
+    Only ids: matching then reads the rows once, with the lock that protects its promises.
+    No permission check here: the caller decided who may ask (``exchange/policy.py``).
+    """
     other_kind = "need" if me.kind == "offer" else "offer"
     # At most 21 keys, fetched first and bound as values: with a subquery instead, PostgreSQL
     # may scan every key of the crisis and probe ours, which grows with the pool. With values,
@@ -71,7 +98,7 @@ def find_candidates(
         )
         .distinct()
     )
-    query = select(Listing).where(
+    query = select(Listing.id).where(
         Listing.id.in_(hits),
         Listing.status == "open",
         Listing.member_id != me.member_id,
@@ -82,25 +109,12 @@ def find_candidates(
         Listing.window_end >= me.window_start,
         *_constraints(me),
     )
+    # Earliest window first, then the largest open quantity; the id makes the order total.
     query = query.order_by(Listing.window_start, Listing.quantity_open.desc(), Listing.id)
-    return [
-        Candidate(
-            listing_id=x.id,
-            kind=x.kind,
-            part_number=x.part_number,
-            maker=x.maker,
-            quantity_open=x.quantity_open,
-            region=x.region,
-            window_start=x.window_start,
-            window_end=x.window_end,
-            days_of_supply=x.days_of_supply,
-            margin_per_unit=x.margin_per_unit,
-        )
-        for x in session.scalars(query)
-    ]
+    return list(session.scalars(query))
 
 
-def _constraints(me: Listing) -> list[ColumnElement[bool]]:
+def _constraints(me: ListingObj) -> list[ColumnElement[bool]]:
     """SQL conditions on the counterparts for provenance, date code and lots."""
     if me.kind == "need":
         # My requirements, checked against each offer.

@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from supplyshock.exchange import audit, rules
-from supplyshock.exchange.errors import Conflict, Forbidden, NotFound, RuleViolation
+from supplyshock.domain.exchange import ExchangeRuleError, StaleVersion, check_version, new_id
+from supplyshock.domain.exchange import Listing as ListingObj
+from supplyshock.exchange import audit, policy, rules
+from supplyshock.exchange.catalogue import resolve_parts
+from supplyshock.exchange.errors import Conflict, NotFound, RuleViolation
 from supplyshock.exchange.schemas import (
     ListingCreate,
     ListingPublic,
@@ -19,6 +21,7 @@ from supplyshock.exchange.schemas import (
     Principal,
 )
 from supplyshock.store.models import Crisis, Listing, ListingPart, utcnow
+from supplyshock.store.repository import ConcurrentWrite, repository
 
 # Fields whose values the audit log keeps; the member is named by the entry's actor.
 _AUDITED = (
@@ -47,7 +50,12 @@ _AUDITED = (
 )
 
 
-def _index_parts(session: Session, listing: Listing) -> None:
+def public(listing: ListingObj) -> ListingPublic:
+    """The owner's view of its listing."""
+    return ListingPublic.model_validate(listing, from_attributes=True)
+
+
+def _index_parts(session: Session, listing: ListingObj) -> None:
     """(Re)write the part keys the listing answers to: its own part and its alternates."""
     session.execute(delete(ListingPart).where(ListingPart.listing_id == listing.id))
     keys = {rules.part_key(listing.part_number, listing.maker)}
@@ -60,13 +68,7 @@ def _index_parts(session: Session, listing: Listing) -> None:
     )
 
 
-def _member_of(actor: Principal) -> str:
-    if actor.role != "member" or actor.member_id is None:
-        raise Forbidden("only members hold listings")
-    return actor.member_id
-
-
-def _snapshot(listing: Listing) -> dict[str, Any]:
+def _snapshot(listing: ListingObj) -> dict[str, Any]:
     return {name: getattr(listing, name) for name in _AUDITED}
 
 
@@ -114,7 +116,14 @@ def _check_rules(
 def create_listing(
     *, session: Session, actor: Principal, data: ListingCreate, now: datetime | None = None
 ) -> ListingPublic:
-    member_id = _member_of(actor)
+    return public(new_listing(session=session, actor=actor, data=data, now=now))
+
+
+def new_listing(
+    *, session: Session, actor: Principal, data: ListingCreate, now: datetime | None = None
+) -> ListingObj:
+    """:func:`create_listing`, answering the domain object (matching goes on with it)."""
+    member_id = policy.member_of(actor)
     now = now or utcnow()
     crisis = _crisis_for_write(session, data.crisis_id)
     if crisis is None:
@@ -139,9 +148,21 @@ def create_listing(
             f"part family {data.part_family!r} is outside the scope of crisis {crisis.name!r}",
             code="out_of_scope",
         )
-    fields = data.model_dump(mode="python", exclude={"alternates", "expires_at"})
-    listing = Listing(
+    # Parts come from the crisis's catalogue, which sets the family: invented parts cannot
+    # pad a family on the board (docs/anonymity.md).
+    family = resolve_parts(
+        session=session,
+        crisis_id=crisis.id,
+        part_number=data.part_number,
+        maker=data.maker,
+        alternates=[(a.part_number, a.maker) for a in data.alternates],
+        part_family=data.part_family,
+    )
+    fields = data.model_dump(mode="python", exclude={"alternates", "expires_at", "part_family"})
+    listing = ListingObj(
         **fields,
+        part_family=family,
+        id=new_id(),
         member_id=member_id,
         alternates=[a.model_dump() for a in data.alternates],
         quantity_open=data.quantity,
@@ -150,8 +171,7 @@ def create_listing(
         created_at=now,
         updated_at=now,
     )
-    session.add(listing)
-    session.flush()
+    repository(session).add_listing(listing)
     _index_parts(session, listing)
     audit.append(
         session=session,
@@ -161,34 +181,31 @@ def create_listing(
         payload=_snapshot(listing),
         now=now,
     )
-    return ListingPublic.model_validate(listing)
+    return listing
+
+
+def own(session: Session, actor: Principal, listing_id: str) -> ListingObj:
+    """The caller's own listing; another member's is reported as not found."""
+    policy.member_of(actor)
+    return policy.own_listing(actor, repository(session).get_listing(listing_id), listing_id)
 
 
 def load_own(session: Session, actor: Principal, listing_id: str) -> Listing:
     """The caller's own listing row; another member's is reported as not found."""
-    member_id = _member_of(actor)
-    listing = session.get(Listing, listing_id)
-    # Someone else's listing is "not found": a member must not learn that it exists.
-    if listing is None or listing.member_id != member_id:
-        raise NotFound(f"no listing {listing_id!r}")
-    return listing
+    return repository(session).listing_row(own(session, actor, listing_id))
 
 
-def _check_version(listing: Listing, expected: int | None) -> None:
-    if expected is not None and expected != listing.version:
-        raise Conflict(
-            f"listing {listing.id} is at version {listing.version}, not {expected}: "
-            "read it again and retry"
-        )
-
-
-def _flush_versioned(session: Session, listing_id: str) -> None:
+def _save(session: Session, listing: ListingObj) -> None:
     try:
-        session.flush()
-    except StaleDataError as e:
+        repository(session).save(listing)
+    except ConcurrentWrite as e:
         # Another transaction updated the row between our read and our write. The session
         # must now be rolled back; the unit of work does that when this error leaves it.
-        raise Conflict(f"listing {listing_id} was changed concurrently: read it again") from e
+        raise Conflict(f"listing {listing.id} was changed concurrently: read it again") from e
+
+
+def _rule(e: ExchangeRuleError) -> RuleViolation:
+    return RuleViolation(e.message, code=e.code)
 
 
 def update_listing(
@@ -199,12 +216,29 @@ def update_listing(
     data: ListingUpdate,
     now: datetime | None = None,
 ) -> ListingPublic:
+    return public(
+        amend_listing(session=session, actor=actor, listing_id=listing_id, data=data, now=now)
+    )
+
+
+def amend_listing(
+    *,
+    session: Session,
+    actor: Principal,
+    listing_id: str,
+    data: ListingUpdate,
+    now: datetime | None = None,
+) -> ListingObj:
     """Amend an open listing; quantity changes move the open quantity by the same amount."""
     now = now or utcnow()
-    listing = load_own(session, actor, listing_id)
-    _check_version(listing, data.version)
-    if listing.status != "open":
-        raise RuleViolation(f"listing is {listing.status}, not open", code="not_open")
+    listing = own(session, actor, listing_id)
+    try:
+        check_version("listing", listing.id, listing.version or 0, data.version)
+        listing.require_open()
+    except StaleVersion as e:
+        raise Conflict(str(e)) from e
+    except ExchangeRuleError as e:
+        raise _rule(e) from e
     changes = data.changes()
     for required in (
         "alternates",
@@ -235,18 +269,24 @@ def update_listing(
         raise RuleViolation("window_end is before window_start", code="invalid")
     if (after("price_per_unit") is None) != (after("currency") is None):
         raise RuleViolation("price_per_unit and currency go together", code="invalid")
+    if "alternates" in changes:
+        listing.part_family = resolve_parts(
+            session=session,
+            crisis_id=listing.crisis_id,
+            part_number=listing.part_number,
+            maker=listing.maker,
+            alternates=[(a["part_number"], a["maker"]) for a in changes["alternates"]],
+        )
     if "quantity" in changes:
-        promised = listing.quantity - listing.quantity_open
-        if changes["quantity"] < promised:
-            raise RuleViolation(
-                f"{promised} units are already promised; quantity cannot go below that",
-                code="quantity_promised",
-            )
-        listing.quantity_open = changes["quantity"] - promised
+        try:
+            listing.amend_quantity(changes["quantity"])
+        except ExchangeRuleError as e:
+            raise _rule(e) from e
     for name, value in changes.items():
-        setattr(listing, name, value)
+        if name != "quantity":
+            setattr(listing, name, value)
     listing.updated_at = now
-    _flush_versioned(session, listing_id)
+    _save(session, listing)
     if "alternates" in changes:
         _index_parts(session, listing)
     audit.append(
@@ -257,7 +297,7 @@ def update_listing(
         payload={"changes": changes, "version": listing.version},
         now=now,
     )
-    return ListingPublic.model_validate(listing)
+    return listing
 
 
 def withdraw_listing(
@@ -270,14 +310,15 @@ def withdraw_listing(
 ) -> ListingPublic:
     """Take an open listing out of the pool; it stays visible to its owner as withdrawn."""
     now = now or utcnow()
-    listing = load_own(session, actor, listing_id)
-    _check_version(listing, version)
-    if listing.status != "open":
-        raise RuleViolation(f"listing is {listing.status}, not open", code="not_open")
-    listing.status = "withdrawn"
-    listing.closed_at = now
-    listing.updated_at = now
-    _flush_versioned(session, listing_id)
+    listing = own(session, actor, listing_id)
+    try:
+        check_version("listing", listing.id, listing.version or 0, version)
+        listing.withdraw(now)
+    except StaleVersion as e:
+        raise Conflict(str(e)) from e
+    except ExchangeRuleError as e:
+        raise _rule(e) from e
+    _save(session, listing)
     audit.append(
         session=session,
         actor=actor,
@@ -286,11 +327,11 @@ def withdraw_listing(
         payload={"version": listing.version},
         now=now,
     )
-    return ListingPublic.model_validate(listing)
+    return public(listing)
 
 
 def get_my_listing(*, session: Session, actor: Principal, listing_id: str) -> ListingPublic:
-    return ListingPublic.model_validate(load_own(session, actor, listing_id))
+    return public(own(session, actor, listing_id))
 
 
 def list_my_listings(
@@ -301,7 +342,7 @@ def list_my_listings(
     status: ListingStatus | None = None,
 ) -> list[ListingPublic]:
     """The caller's own listings, newest first."""
-    member_id = _member_of(actor)
+    member_id = policy.member_of(actor)
     query = select(Listing).where(Listing.member_id == member_id)
     if crisis_id is not None:
         query = query.where(Listing.crisis_id == crisis_id)

@@ -15,9 +15,10 @@ How quantity is split (see docs/matching.md):
   window, then largest open quantity). Such stock is unpromised because, when it was offered,
   every need waiting for it was served in full.
 
-Candidates come from :func:`supplyshock.exchange.candidates.find_candidates` (an index seek per
+Candidates come from :func:`supplyshock.exchange.candidates.candidate_ids` (an index seek per
 part key, never a scan of the pool). The listing and its candidates are then row-locked in id
-order and re-checked, so two matching runs at once can never promise the same unit twice.
+order and re-checked, so two matching runs at once can never promise the same unit twice; the
+promises themselves are :meth:`supplyshock.domain.exchange.Match.propose`.
 """
 
 from __future__ import annotations
@@ -27,33 +28,18 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from supplyshock.exchange import audit, rules
+from supplyshock.domain.exchange import Listing, Match
+from supplyshock.exchange import audit, policy, rules
 from supplyshock.exchange.allocation import DEFAULT_FLOOR_SHARE, Demand, Supply, allocate
-from supplyshock.exchange.candidates import find_candidates
-from supplyshock.exchange.errors import Conflict, Forbidden, NotFound
-from supplyshock.exchange.listings import create_listing, update_listing
-from supplyshock.exchange.matches import MATCH_TTL, MatchPublic, view
-from supplyshock.exchange.members import require_operator
+from supplyshock.exchange.candidates import candidate_ids
+from supplyshock.exchange.errors import Conflict, RuleViolation
+from supplyshock.exchange.listings import amend_listing, new_listing, public
+from supplyshock.exchange.matches import MatchPublic, view
 from supplyshock.exchange.schemas import ListingCreate, ListingPublic, ListingUpdate, Principal
-from supplyshock.store.models import Listing, ListingPart, Match, utcnow
-
-
-def _owner(session: Session, actor: Principal, listing_id: str) -> Listing:
-    """The listing, if the actor is its holder or the operator; otherwise not found."""
-    listing = session.get(Listing, listing_id)
-    if actor.role == "member" and (listing is None or listing.member_id != actor.member_id):
-        raise NotFound(f"no listing {listing_id!r}")
-    if actor.role not in ("member", "operator"):
-        raise Forbidden("only members and the operator run matching")
-    if listing is None:
-        raise NotFound(f"no listing {listing_id!r}")
-    return listing
-
-
-def _usable(listing: Listing, now: datetime) -> bool:
-    return listing.status == "open" and listing.quantity_open > 0 and listing.expires_at > now
+from supplyshock.store import models
+from supplyshock.store.models import utcnow
+from supplyshock.store.repository import ConcurrentWrite, repository
 
 
 def match_listing(
@@ -63,61 +49,49 @@ def match_listing(
     listing_id: str,
     now: datetime | None = None,
     floor_share: float = DEFAULT_FLOOR_SHARE,
+    pseudonym_key: str | None = None,
 ) -> list[MatchPublic]:
     """Propose matches for one open listing; returns the new matches as its holder sees them."""
     now = now or utcnow()
-    me = _owner(session, actor, listing_id)
-    holder = Principal(role="member", member_id=me.member_id)
-    found = find_candidates(session=session, actor=holder, listing_id=me.id, now=now)
+    me = policy.listing_for_matching(actor, repository(session).get_listing(listing_id), listing_id)
+    if me.status != "open":
+        raise RuleViolation(f"listing is {me.status}, not open", code="not_open")
+    created = _propose(session, actor, me, now, floor_share)
+    return [view(session, m, me.member_id, pseudonym_key=pseudonym_key) for m in created]
+
+
+def _propose(
+    session: Session, actor: Principal, me: Listing, now: datetime, floor_share: float
+) -> list[Match]:
+    """Pair ``me`` with its compatible counterparts; the caller checked who may ask."""
+    found = candidate_ids(session, me, now)
     if not found:
         return []
-    # Lock the listing and its candidates in one statement, in id order: every matching run
-    # and every decline locks in the same order, so they wait for each other instead of
-    # deadlocking, and what we read below is what nobody else can change until we commit.
-    ids = sorted({me.id, *(c.listing_id for c in found)})
-    rows = {
-        x.id: x
-        for x in session.scalars(
-            select(Listing)
-            .where(Listing.id.in_(ids))
-            .order_by(Listing.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
+    # Lock the listing and its candidates in id order: every matching run and every decline
+    # locks in the same order, so they wait for each other instead of deadlocking, and what
+    # we read below is what nobody else can change until we commit. The candidates are read
+    # here for the first time; ``me`` is not read again if this transaction wrote it.
+    repo = repository(session)
+    rows = repo.lock_listings([me.id, *found])
     me = rows[me.id]
-    if not _usable(me, now):
+    if not me.usable(now):
         return []
-    paired_col = Match.need_id if me.kind == "offer" else Match.offer_id
-    own_col = Match.offer_id if me.kind == "offer" else Match.need_id
+    paired_col = models.Match.need_id if me.kind == "offer" else models.Match.offer_id
+    own_col = models.Match.offer_id if me.kind == "offer" else models.Match.need_id
     # A pair is proposed once: read after locking, so a concurrent run's pairs are seen.
     paired = set(session.scalars(select(paired_col).where(own_col == me.id)))
-    others = [
-        rows[c.listing_id]
-        for c in found
-        if c.listing_id not in paired and _usable(rows[c.listing_id], now)
-    ]
+    others = [rows[i] for i in found if i in rows and i not in paired and rows[i].usable(now)]
     plan = _plan_offer(me, others, floor_share) if me.kind == "offer" else _plan_need(me, others)
     created: list[Match] = []
+    touched: dict[str, Listing] = {}
     for offer, need, quantity, basis in plan:
-        offer.quantity_open -= quantity
-        need.quantity_open -= quantity
-        match = Match(
-            crisis_id=me.crisis_id,
-            offer_id=offer.id,
-            need_id=need.id,
-            quantity=quantity,
-            state="proposed",
-            basis=basis,
-            expires_at=min(now + MATCH_TTL, offer.expires_at, need.expires_at),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(match)
+        match = Match.propose(offer, need, quantity, basis, now)
+        repo.add_match(match)
         created.append(match)
+        touched[offer.id], touched[need.id] = offer, need
     try:
-        session.flush()
-    except StaleDataError as e:  # cannot happen under the row locks; refuse rather than guess
+        repo.save(*touched.values(), *created)
+    except ConcurrentWrite as e:  # cannot happen under the row locks; refuse rather than guess
         raise Conflict("a listing was changed concurrently: match again") from e
     for match in created:
         audit.append(
@@ -132,7 +106,7 @@ def match_listing(
             },
             now=now,
         )
-    return [view(session, m, me.member_id) for m in created]
+    return created
 
 
 def match_written(
@@ -140,13 +114,15 @@ def match_written(
 ) -> ListingPublic:
     """Match a listing just created or amended, and return it with its open quantity now.
 
-    For the routes that write listings through other services (the Catena-X imports).
+    For the routes that write listings through other services (the Catena-X imports). The
+    listing is the one this unit of work wrote, so it is not read again.
     """
     if listing.status != "open":
         return listing
     match_listing(session=session, actor=actor, listing_id=listing.id, now=now)
-    row = session.get_one(Listing, listing.id)
-    return ListingPublic.model_validate(row)
+    me = repository(session).get_listing(listing.id)
+    assert me is not None  # just matched
+    return public(me)
 
 
 def create_and_match(
@@ -154,8 +130,9 @@ def create_and_match(
 ) -> ListingPublic:
     """Create a listing and match it against the open pool in the same unit of work."""
     now = now or utcnow()
-    listing = create_listing(session=session, actor=actor, data=data, now=now)
-    return match_written(session=session, actor=actor, listing=listing, now=now)
+    me = new_listing(session=session, actor=actor, data=data, now=now)
+    _propose(session, actor, me, now, DEFAULT_FLOOR_SHARE)
+    return public(me)
 
 
 def update_and_match(
@@ -168,10 +145,10 @@ def update_and_match(
 ) -> ListingPublic:
     """Amend a listing and match what it now offers or needs against the open pool."""
     now = now or utcnow()
-    listing = update_listing(
-        session=session, actor=actor, listing_id=listing_id, data=data, now=now
-    )
-    return match_written(session=session, actor=actor, listing=listing, now=now)
+    me = amend_listing(session=session, actor=actor, listing_id=listing_id, data=data, now=now)
+    if me.status == "open":
+        _propose(session, actor, me, now, DEFAULT_FLOOR_SHARE)
+    return public(me)
 
 
 Plan = list[tuple[Listing, Listing, int, dict[str, object]]]
@@ -277,33 +254,20 @@ def preview_allocation(
     It names listings, not members, but shows needs' figures side by side, so it is the
     neutral operator's tool only. Nothing is proposed or changed.
     """
-    require_operator(actor)
+    policy.require_operator(actor)
     now = now or utcnow()
     key = rules.part_key(part_number, maker)
-    listing_ids = select(ListingPart.listing_id).where(
-        ListingPart.crisis_id == crisis_id, ListingPart.part_key == key
-    )
-    pool = [
-        x
-        for x in session.scalars(
-            select(Listing).where(Listing.id.in_(listing_ids)).order_by(Listing.id)
+    ids = session.scalars(
+        select(models.ListingPart.listing_id).where(
+            models.ListingPart.crisis_id == crisis_id, models.ListingPart.part_key == key
         )
-        if _usable(x, now)
-    ]
+    ).all()
+    found = repository(session).listings(ids)
+    pool = [found[i] for i in sorted(found) if found[i].usable(now)]
     offers = [x for x in pool if x.kind == "offer"]
     needs = [x for x in pool if x.kind == "need"]
     need_ids = {n.id for n in needs}
-    edges = [
-        (o.id, c.listing_id)
-        for o in offers
-        for c in find_candidates(
-            session=session,
-            actor=Principal(role="member", member_id=o.member_id),
-            listing_id=o.id,
-            now=now,
-        )
-        if c.listing_id in need_ids
-    ]
+    edges = [(o.id, n) for o in offers for n in candidate_ids(session, o, now) if n in need_ids]
     if not offers or not needs:
         result = None
     else:

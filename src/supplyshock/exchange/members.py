@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from supplyshock.exchange import audit
-from supplyshock.exchange.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from supplyshock.exchange.errors import Conflict, NotFound, Unauthenticated
+from supplyshock.exchange.policy import require_operator as require_operator  # re-exported
 from supplyshock.exchange.schemas import (
     MemberCreate,
     MemberPublic,
@@ -26,11 +27,6 @@ from supplyshock.store.models import ApiToken, Member, utcnow
 TOKEN_SCHEME = "ssx"
 # ssx_<12 hex prefix>_<43 url-safe characters = 256 random bits>
 _TOKEN = re.compile(rf"^{TOKEN_SCHEME}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})$")
-
-
-def require_operator(actor: Principal) -> None:
-    if actor.role != "operator":
-        raise Forbidden("only the operator may do this")
 
 
 def hash_token(token: str) -> str:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from supplyshock.exchange import board, crises, listings, matches, matching, members
 from supplyshock.exchange.audit import verify_audit
+from supplyshock.exchange.disclosure import Policy
 from supplyshock.exchange.errors import ExchangeError
 from supplyshock.exchange.members import authenticate
 from supplyshock.exchange.rules import REGIONS
@@ -115,7 +116,9 @@ def _member_page(
         status_code=status_code,
         who=who,
         listings=listings.list_my_listings(session=session, actor=who),
-        matches=matches.list_matches(session=session, actor=who),
+        matches=matches.list_matches(
+            session=session, actor=who, pseudonym_key=request.app.state.settings.secret_key
+        ),
         crises=open_crises,
         crisis_options=[(c.id, c.name) for c in open_crises],
         region_options=REGION_OPTIONS,
@@ -241,7 +244,12 @@ def match_action(request: Request, match_id: Id, action: str) -> Response:
         if act is None:
             return _back("/exchange?notice=unknown action")
         try:
-            m = act(session=uow.session, actor=who, match_id=match_id)
+            m = act(
+                session=uow.session,
+                actor=who,
+                match_id=match_id,
+                pseudonym_key=request.app.state.settings.secret_key,
+            )
         except ExchangeError as exc:
             return _back(f"/exchange?notice={exc.message}")
         uow.commit()
@@ -268,6 +276,7 @@ def board_page(
                     actor=who,
                     crisis_id=chosen,
                     by="family" if by == "family" else "part",
+                    policy=Policy(epoch_seconds=request.app.state.settings.board_epoch_seconds),
                 )
             except ExchangeError as exc:
                 error = exc.message
