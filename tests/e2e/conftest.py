@@ -22,13 +22,21 @@ from supplyshock.exchange.members import issue_token
 from supplyshock.exchange.schemas import Principal, TokenIssue
 from supplyshock.settings import Settings
 from supplyshock.store.db import UnitOfWork
-from tests.integration.conftest import db_url  # noqa: F401  (the fixture, re-exported)
+from tests.integration.conftest import (
+    TEST_CATALOGUE,
+    db_url,  # noqa: F401  (the fixture, re-exported)
+)
 
 API = "/api/v1"
 
 
 def api_settings(url: str, **overrides: Any) -> Settings:
-    fields: dict[str, Any] = {"database_url": url, "rate_limit_per_minute": 100_000}
+    # board_epoch_seconds=0: a reading right after a change publishes it (the tests read twice).
+    fields: dict[str, Any] = {
+        "database_url": url,
+        "rate_limit_per_minute": 100_000,
+        "board_epoch_seconds": 0,
+    }
     fields.update(overrides)
     return Settings(**fields)
 
@@ -106,6 +114,7 @@ def crisis(client: TestClient, operator: dict[str, str]) -> dict[str, Any]:
         json={
             "name": f"Crisis {uuid.uuid4().hex[:8]}",
             "makers": ["Nexperia"],
+            "catalogue": TEST_CATALOGUE,
             "starts_on": (today - timedelta(days=1)).isoformat(),
             "ends_on": (today + timedelta(days=60)).isoformat(),
         },

@@ -25,7 +25,11 @@ from supplyshock.web.demo import DemoSeed, seed_demo
 @pytest.fixture(scope="session")
 def web_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     db = tmp_path_factory.mktemp("web") / "web.db"
-    return create_app(Settings(database_url=f"sqlite:///{db}", rate_limit_per_minute=100_000))
+    # board_epoch_seconds=0: the board shows a change at the next reading (tests read at once).
+    settings = Settings(
+        database_url=f"sqlite:///{db}", rate_limit_per_minute=100_000, board_epoch_seconds=0
+    )
+    return create_app(settings)
 
 
 @pytest.fixture(scope="session")

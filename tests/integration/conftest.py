@@ -154,6 +154,28 @@ def make_member(session: Session) -> Callable[..., Principal]:
     return make
 
 
+# The parts the tests list, all Nexperia discretes: every crisis the factories open holds them in
+# its catalogue, since listings may only name catalogue parts (exchange/catalogue.py).
+TEST_PARTS = (
+    "BC847B,215",
+    "BC847BW",
+    "BC847B",
+    "BC847C",
+    "BC857B",
+    "PMEG3010",
+    "PMEG3020",
+    "PMV16XN",
+    "PMV20XN",
+    "BAS16,215",
+    "BUK7Y4R8-60E",
+    "PESD5V0S1BL",
+    "BZX84-C5V1",
+)
+TEST_CATALOGUE = [
+    {"part_number": p, "maker": "Nexperia", "part_family": "discretes"} for p in TEST_PARTS
+]
+
+
 @pytest.fixture
 def make_crisis(session: Session) -> Callable[..., CrisisPublic]:
     def make(**overrides: object) -> CrisisPublic:
@@ -164,6 +186,7 @@ def make_crisis(session: Session) -> Callable[..., CrisisPublic]:
             "part_families": ["discretes"],
             "starts_on": date(2025, 10, 1),
             "ends_on": date(2026, 3, 31),
+            "catalogue": TEST_CATALOGUE,
         }
         fields.update(overrides)
         return open_crisis(

@@ -12,13 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from supplyshock.api.app import create_app
 from supplyshock.api.deps import db_session
 from supplyshock.exchange.board import BoardRow, get_board
+from supplyshock.exchange.crises import close_crisis, purge_expired
+from supplyshock.exchange.disclosure import Policy
 from supplyshock.exchange.errors import NotFound
-from supplyshock.exchange.listings import create_listing, withdraw_listing
+from supplyshock.exchange.listings import create_listing
 from supplyshock.exchange.members import issue_token
 from supplyshock.exchange.schemas import (
     CrisisPublic,
@@ -28,6 +31,7 @@ from supplyshock.exchange.schemas import (
     TokenIssue,
 )
 from supplyshock.settings import Settings
+from supplyshock.store.models import BoardEpoch
 
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)  # the conftest's "now"
 
@@ -39,8 +43,10 @@ ListingInput = Callable[..., ListingCreate]
 A, B, C = "BC847B,215", "PMEG3020", "BZX84-C5V1"  # three parts of family "discretes"
 
 
-def _rows(session: Session, actor: Principal, crisis_id: str, by: str = "part") -> list[BoardRow]:
-    return get_board(session=session, actor=actor, crisis_id=crisis_id, by=by, now=NOW).rows  # type: ignore[arg-type]
+def _rows(
+    session: Session, actor: Principal, crisis_id: str, by: str = "part", now: datetime = NOW
+) -> list[BoardRow]:
+    return get_board(session=session, actor=actor, crisis_id=crisis_id, by=by, now=now).rows  # type: ignore[arg-type]
 
 
 def _offers(rows: list[BoardRow]) -> dict[str | None, tuple[str, int | None, str | None]]:
@@ -48,18 +54,34 @@ def _offers(rows: list[BoardRow]) -> dict[str | None, tuple[str, int | None, str
     return {r.part_number: (r.offer.status, r.offer.total, r.offer.rule) for r in rows}
 
 
-def test_part_with_three_members_50_30_20_is_published(
+def test_part_with_four_members_is_published_rounded(
+    session: Session, make_member: MakeMember, make_crisis: MakeCrisis, make_listing: MakeListing
+) -> None:
+    crisis = make_crisis()
+    for qty in (400, 300, 200, 100):
+        make_listing(make_member(), crisis.id, quantity=qty)
+    (row,) = _rows(session, make_member(), crisis.id)
+    # 4 members, largest 40 %. Published to 100 units: 1000 means [950, 1049]. Any two members
+    # subtract their own and keep two unknowns u + w in a range of 100: the tightest case,
+    # 300 + 200 known, leaves 400 + 100, so 400 can be anything in [0, 549]: protected.
+    assert (row.family, row.part_number, row.maker) == ("discretes", "BC847B,215", "nexperia")
+    assert (row.offer.status, row.offer.total, row.offer.precision) == ("published", 1000, 100)
+    assert row.offer.members == 4
+    # Nobody needs the part: an empty cell is published as 0.
+    assert (row.need.status, row.need.total, row.need.members) == ("published", 0, 0)
+
+
+def test_three_members_50_30_20_are_published_only_coarse(
     session: Session, make_member: MakeMember, make_crisis: MakeCrisis, make_listing: MakeListing
 ) -> None:
     crisis = make_crisis()
     for qty in (500, 300, 200):
         make_listing(make_member(), crisis.id, quantity=qty)
     (row,) = _rows(session, make_member(), crisis.id)
-    # 3 members, the largest holds 500 / 1000 = 50 %: published with its member count.
-    assert (row.family, row.part_number, row.maker) == ("discretes", "BC847B,215", "nexperia")
-    assert (row.offer.status, row.offer.total, row.offer.members) == ("published", 1000, 3)
-    # Nobody needs the part: an empty cell is published as 0.
-    assert (row.need.status, row.need.total, row.need.members) == ("published", 0, 0)
+    # The per-reading rules pass (3 members, largest 50 %), but the two smaller members know
+    # 500 of the 1000: to 100 units ([950, 1049]) the largest is in [450, 549], within 10 %.
+    # To 1000 units ([500, 1499]) it is in [0, 999]: published coarse.
+    assert (row.offer.status, row.offer.total, row.offer.precision) == ("published", 1000, 1000)
 
 
 def test_dominated_part_is_suppressed_and_says_why(
@@ -125,69 +147,70 @@ def test_board_of_an_unknown_crisis_is_not_found(session: Session, make_member: 
         get_board(session=session, actor=make_member(), crisis_id="nope", now=NOW)
 
 
-def test_trend_is_the_change_against_seven_days_earlier(
+def test_trend_is_the_change_of_the_published_figure_against_seven_days_earlier(
     session: Session,
     make_member: MakeMember,
     make_crisis: MakeCrisis,
     listing_input: ListingInput,
 ) -> None:
     crisis = make_crisis()
-    ten_days_ago, two_days_ago = NOW - timedelta(days=10), NOW - timedelta(days=2)
-    early = [make_member() for _ in range(4)]
-    for member in early:
+    reader = make_member()
+    for _ in range(4):
+        data = listing_input(crisis.id, quantity=100)
         create_listing(
-            session=session,
-            actor=member,
-            data=listing_input(crisis.id, quantity=100),
-            now=ten_days_ago,
+            session=session, actor=make_member(), data=data, now=NOW - timedelta(days=10)
         )
-    late = create_listing(
-        session=session,
-        actor=make_member(),
-        data=listing_input(crisis.id, quantity=250),
-        now=two_days_ago,
-    )
-    withdrawn = create_listing(
-        session=session,
-        actor=early[0],
-        data=listing_input(crisis.id, quantity=50),
-        now=ten_days_ago,
-    )
-    withdraw_listing(
-        session=session, actor=early[0], listing_id=withdrawn.id, now=NOW - timedelta(days=1)
-    )
-    assert late.quantity == 250
-    (row,) = _rows(session, make_member(), crisis.id)
-    # Now: 4 x 100 + 250 = 650 (the 50 was withdrawn yesterday).
-    # Seven days ago: 4 x 100 + 50 = 450 with 4 members (largest 150 / 450 = 33 %): published.
-    assert (row.offer.total, row.offer.change) == (650, 650 - 450)
+    (then,) = _rows(session, reader, crisis.id, now=NOW - timedelta(days=8))
+    # Eight days ago: 4 x 100 = 400 ([350, 449]); two members leave two unknowns summing to
+    # [150, 249]: each in [0, 249], protected. Published 400.
+    assert (then.offer.total, then.offer.change) == (400, None)
+    data = listing_input(crisis.id, quantity=250)
+    create_listing(session=session, actor=make_member(), data=data, now=NOW - timedelta(days=2))
+    (row,) = _rows(session, reader, crisis.id)
+    # Now 650, published 700 ([650, 749]). The newcomer is the difference of two readings over
+    # unchanged others: [650 - 449, 749 - 350] = [201, 399] around 250, protected (>= 10 %).
+    # The change is the difference of the two published figures.
+    assert (row.offer.total, row.offer.change) == (700, 700 - 400)
 
 
-def test_trend_is_withheld_where_the_earlier_cell_was_suppressed(
+def test_trend_is_withheld_where_the_earlier_figure_was_suppressed(
     session: Session,
     make_member: MakeMember,
     make_crisis: MakeCrisis,
     listing_input: ListingInput,
 ) -> None:
     crisis = make_crisis()
-    first = make_member()
-    create_listing(
-        session=session,
-        actor=first,
-        data=listing_input(crisis.id, quantity=300),
-        now=NOW - timedelta(days=10),
-    )
+    reader = make_member()
+    data = listing_input(crisis.id, quantity=300)
+    create_listing(session=session, actor=make_member(), data=data, now=NOW - timedelta(days=10))
+    (then,) = _rows(session, reader, crisis.id, now=NOW - timedelta(days=8))
+    assert (then.offer.status, then.offer.rule) == ("suppressed", "min_members")
     for _ in range(2):
-        create_listing(
-            session=session,
-            actor=make_member(),
-            data=listing_input(crisis.id, quantity=300),
-            now=NOW - timedelta(days=1),
-        )
-    (row,) = _rows(session, make_member(), crisis.id)
-    # Seven days ago only `first` held the part: total 900 and change 600 would give away its
-    # 300, so the change is withheld.
+        data = listing_input(crisis.id, quantity=300)
+        create_listing(session=session, actor=make_member(), data=data, now=NOW - timedelta(days=1))
+    (row,) = _rows(session, reader, crisis.id)
+    # 900 ([850, 949]); two members know 600, the third is in [250, 349] around 300: protected.
+    # Eight days ago the cell was hidden, so there is no published figure to subtract.
     assert (row.offer.status, row.offer.total, row.offer.change) == ("published", 900, None)
+
+
+def test_readings_within_the_epoch_interval_repeat_the_last_publication(
+    session: Session, make_member: MakeMember, make_crisis: MakeCrisis, make_listing: MakeListing
+) -> None:
+    crisis = make_crisis()
+    reader, policy = make_member(), Policy(epoch_seconds=3600)
+    for qty in (400, 300, 200, 100):
+        make_listing(make_member(), crisis.id, quantity=qty)
+    first = get_board(session=session, actor=reader, crisis_id=crisis.id, policy=policy, now=NOW)
+    make_listing(make_member(), crisis.id, quantity=500)
+    soon = NOW + timedelta(minutes=10)
+    again = get_board(session=session, actor=reader, crisis_id=crisis.id, policy=policy, now=soon)
+    # Ten minutes later the pool changed, but the last publication is shown again: no new
+    # equation for anyone to subtract.
+    assert (again.epoch, again.as_of, again.rows) == (first.epoch, first.as_of, first.rows)
+    later = NOW + timedelta(hours=2)
+    fresh = get_board(session=session, actor=reader, crisis_id=crisis.id, policy=policy, now=later)
+    assert fresh.epoch == first.epoch + 1 and fresh.as_of == later
 
 
 # --- adversaries ----------------------------------------------------------------------------
@@ -239,13 +262,15 @@ def test_sock_puppets_reaching_k_leave_a_dominant_victim_suppressed(
 def test_one_attacker_subtracting_its_own_listing_learns_only_the_sum_of_the_others(
     session: Session, make_member: MakeMember, make_crisis: MakeCrisis, make_listing: MakeListing
 ) -> None:
-    # Victim 600, bystander 400, attacker 300: total 1300, 3 members, largest 46 %: published.
-    # The attacker computes 1300 - 300 = 1000 = victim + bystander, not the victim's 600.
+    # Victim 600, bystander 400, attacker 300: total 1300, 3 members, largest 46 %. To 100
+    # units, attacker + bystander (a coalition of two) would put the victim in [550, 649]: the
+    # auditor publishes to 1000 units instead, 1000 = [500, 1499]. The attacker alone learns
+    # victim + bystander in [200, 1199]; with the bystander, the victim in [0, 799].
     attacker = make_member()
     world1 = _world(make_member, make_crisis, make_listing, [attacker], 600, {A: [400]}, {A: [300]})
     world2 = _world(make_member, make_crisis, make_listing, [attacker], 700, {A: [300]}, {A: [300]})
     (row,) = _rows(session, attacker, world1)
-    assert (row.offer.status, row.offer.total) == ("published", 1300)
+    assert (row.offer.status, row.offer.total, row.offer.precision) == ("published", 1000, 1000)
     assert _seen(session, attacker, world1) == _seen(session, attacker, world2)
 
 
@@ -271,34 +296,41 @@ def test_complement_owned_by_sock_puppets_does_not_expose_the_victim(
     assert _seen(session, puppets[0], world1) == _seen(session, puppets[0], world2)
 
 
-def test_limit_two_colluding_members_learn_a_non_dominant_victims_quantity(
+def test_two_colluders_taking_a_victim_below_dominance_learn_only_a_wide_interval(
     session: Session, make_member: MakeMember, make_crisis: MakeCrisis, make_listing: MakeListing
 ) -> None:
-    # The documented limit (docs/anonymity.md): k - 1 = 2 colluding members that add enough to
-    # take the victim below 80 % make the cell public, and subtract themselves. Victim 1000,
-    # colluders 150 + 150: 1000 / 1300 = 76.9 % <= 80 %, published; 1300 - 300 = 1000.
+    # Victim 1000, colluders 150 + 150: 1000 / 1300 = 76.9 % <= 80 %, so the per-reading rules
+    # publish, and 1300 - 300 = 1000. To 100 units the victim is in [950, 1049]: refused. To
+    # 1000 units, 1000 = [500, 1499]: the victim is in [200, 1199], +-20 % or more.
     colluders = [make_member(), make_member()]
     world = _world(make_member, make_crisis, make_listing, colluders, 1000, {}, {A: [150, 150]})
     (row,) = _rows(session, colluders[0], world)
-    assert row.offer.total is not None
-    assert row.offer.total - 300 == 1000
+    assert (row.offer.total, row.offer.precision) == (1000, 1000)
+    # A victim of 900 (1200, also 1000 to 1000 units) looks the same. (One of 1100 would not:
+    # [200, 1199] is within 10 % above 1100, so that cell is hidden. Which figures are hidden
+    # depends on the values, as with every suppression rule; docs/anonymity.md says so.)
+    other = _world(make_member, make_crisis, make_listing, colluders, 900, {}, {A: [150, 150]})
+    assert _seen(session, colluders[0], world) == _seen(session, colluders[0], other)
 
 
-def test_limit_reading_the_board_twice_reveals_a_lone_change(
+def test_reading_the_board_twice_bounds_a_lone_change_no_closer_than_the_protection(
     session: Session, make_member: MakeMember, make_crisis: MakeCrisis, make_listing: MakeListing
 ) -> None:
-    # The documented limit: the board is live. Three members offer 100 each (300, published);
-    # a victim then offers 700 (700 / 1000 = 70 %, still published). Anyone reading before and
-    # after sees 1000 - 300 = 700, the victim's listing, because nothing else changed.
+    # Three members offer 100 each: 300 = [250, 349]; two of them put the third in [50, 149]
+    # around 100: protected. A victim then offers 700 alone: 1000 = [950, 1049], and over the
+    # unchanged three the difference puts the victim in [950 - 349, 1049 - 250] = [601, 799]
+    # around 700: 799 >= 770 and 601 <= 630, protected at p = 10 % (and no closer).
     crisis = make_crisis()
     for _ in range(3):
         make_listing(make_member(), crisis.id, quantity=100)
     reader = make_member()
     (before,) = _rows(session, reader, crisis.id)
     make_listing(make_member(), crisis.id, quantity=700)
-    (after,) = _rows(session, reader, crisis.id)
-    assert before.offer.total is not None and after.offer.total is not None
-    assert after.offer.total - before.offer.total == 700
+    (after,) = _rows(session, reader, crisis.id, now=NOW + timedelta(minutes=1))
+    assert (before.offer.total, after.offer.total) == (300, 1000)
+    # A victim of 1500 would have moved the figure far: 1800 = [1750, 1849] gives [1401, 1599]
+    # around 1500, also protected; the test above is the tight one.
+    assert after.offer.precision == 100
 
 
 # --- through the HTTP API (on the test's session, so it rolls back like the rest) ------------
@@ -335,3 +367,22 @@ def test_api_serves_the_board_by_part_and_by_family(
     assert api.get(url, params={"by": "member"}, headers=auth).status_code == 422
     assert api.get("/api/v1/board/nope", headers=auth).status_code == 404
     assert api.get(url).status_code == 401
+
+
+def test_the_boards_history_is_deleted_with_the_crisis_data_at_retention(
+    session: Session,
+    operator: Principal,
+    make_member: MakeMember,
+    make_crisis: MakeCrisis,
+    make_listing: MakeListing,
+) -> None:
+    crisis = make_crisis(retention_days=30)
+    for qty in (400, 300, 200, 100):
+        make_listing(make_member(), crisis.id, quantity=qty)
+    _rows(session, make_member(), crisis.id)
+    epochs = select(func.count()).select_from(BoardEpoch).where(BoardEpoch.crisis_id == crisis.id)
+    assert session.scalar(epochs) == 1
+    close_crisis(session=session, actor=operator, crisis_id=crisis.id, now=NOW)
+    # The epochs hold per-member quantities: they go with the listings, 30 days after closing.
+    purge_expired(session=session, now=NOW + timedelta(days=30))
+    assert session.scalar(epochs) == 0

@@ -6,9 +6,11 @@ unit of work over the same service functions the API calls.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,6 +25,7 @@ from supplyshock.exchange.schemas import Principal
 # SQLAlchemy and Alembic come with the "web" extra: import them only when a command needs the
 # database, so that the rest of the CLI works on a core install.
 if TYPE_CHECKING:
+    from supplyshock.exchange.schemas import CatalogueEntryIn
     from supplyshock.store.db import UnitOfWork
 
 db_app = typer.Typer(help="The exchange database.", no_args_is_help=True)
@@ -235,18 +238,24 @@ def crises_open(
     scope: Annotated[str, typer.Option(help="What the crisis covers, in words.")] = "",
     allow_prices: Annotated[bool, typer.Option(help="Let listings carry prices.")] = False,
     retention_days: Annotated[int, typer.Option(help="Days data is kept after the end.")] = 90,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(help="CSV of the parts listings may name: part_number,maker,part_family."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Open a crisis: the exchange accepts listings within its scope and dates."""
+    """Open a crisis: the exchange accepts listings within its scope, dates and catalogue."""
     from supplyshock.exchange.crises import open_crisis
     from supplyshock.exchange.schemas import CrisisCreate
 
+    entries = _catalogue_csv(catalogue) if catalogue is not None else []
     with _unit_of_work() as uow:
         data = CrisisCreate(
             name=name,
             scope=scope,
             makers=maker or [],
             part_families=family or [],
+            catalogue=entries,
             starts_on=starts.date(),
             ends_on=ends.date(),
             allow_prices=allow_prices,
@@ -258,6 +267,52 @@ def crises_open(
         emit_json(crisis)
     else:
         console.print(f"[green]opened[/] crisis {crisis.name} ({crisis.id})", highlight=False)
+
+
+def _catalogue_csv(path: Path) -> list[CatalogueEntryIn]:
+    """Catalogue entries from a CSV with the header ``part_number,maker,part_family``."""
+    import csv
+
+    from supplyshock.exchange.schemas import MAX_CATALOGUE, CatalogueEntryIn
+
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(itertools.islice(csv.DictReader(f), MAX_CATALOGUE + 1))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        fail(escape(f"{path}: {e}"))
+    if len(rows) > MAX_CATALOGUE:
+        fail(f"{escape(str(path))}: more than {MAX_CATALOGUE} parts")
+    out = []
+    for line, row in enumerate(rows, start=2):
+        if None in row:
+            fail(escape(f"{path}, line {line}: more fields than the header (quote commas)"))
+        try:
+            out.append(CatalogueEntryIn.model_validate(row))
+        except ValidationError as e:
+            problems = "; ".join(_problem(x["loc"], x["msg"]) for x in e.errors())
+            fail(escape(f"{path}, line {line}: {problems}"))
+    return out
+
+
+@crises_app.command("catalogue")
+def crises_catalogue(
+    crisis_id: Annotated[str, typer.Argument(help="The crisis id.")],
+    path: Annotated[Path, typer.Argument(help="CSV: part_number,maker,part_family.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add parts to a crisis's catalogue (parts already there with the same family are kept)."""
+    from supplyshock.exchange.catalogue import extend_catalogue
+
+    entries = _catalogue_csv(path)
+    with _unit_of_work() as uow:
+        added = extend_catalogue(
+            session=uow.session, actor=OPERATOR, crisis_id=crisis_id, entries=entries
+        )
+        uow.commit()
+    if as_json:
+        emit_json(added)
+    else:
+        console.print(f"[green]added[/] {len(added)} of {len(entries)} parts", highlight=False)
 
 
 @crises_app.command("close")

@@ -8,12 +8,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from supplyshock.exchange import audit, rules
+from supplyshock.exchange import audit, catalogue, rules
 from supplyshock.exchange.errors import Conflict, NotFound
 from supplyshock.exchange.matches import expire_matches
 from supplyshock.exchange.members import require_operator
 from supplyshock.exchange.schemas import CrisisCreate, CrisisPublic, Principal
-from supplyshock.store.models import Crisis, Listing, ListingPart, Match, Member, utcnow
+from supplyshock.store.models import (
+    BoardEpoch,
+    Crisis,
+    Listing,
+    ListingPart,
+    Match,
+    Member,
+    utcnow,
+)
 
 # What a member's contact becomes once the retention period of its last crisis has ended.
 ERASED_CONTACT = "(erased after the retention period)"
@@ -38,8 +46,10 @@ def open_crisis(
         status="open",
         created_at=now,
     )
+    catalogue.check_scope(crisis, data.catalogue, "catalogue")
     session.add(crisis)
     session.flush()
+    catalogue.insert_entries(session, crisis, data.catalogue, now)
     audit.append(
         session=session,
         actor=actor,
@@ -196,6 +206,8 @@ def purge_expired(*, session: Session, now: datetime | None = None) -> PurgeRepo
             )
         )
         session.execute(delete(Match).where(Match.crisis_id == crisis.id))
+        # The board's history holds per-member quantities: it goes with the listings.
+        session.execute(delete(BoardEpoch).where(BoardEpoch.crisis_id == crisis.id))
         session.execute(delete(ListingPart).where(ListingPart.crisis_id == crisis.id))
         session.execute(
             delete(Listing)

@@ -29,22 +29,32 @@ entirely would otherwise hand them the victim's cell by subtraction (docs/anonym
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 Contributions = Mapping[str, float]  # member id -> quantity that member contributes to a cell
-Rule = Literal["min_members", "dominance", "complementary"]
+Rule = Literal["min_members", "dominance", "complementary", "auditor"]
 
 
 @dataclass(frozen=True)
 class Policy:
     """Parameters of the rules: ``min_members`` is k, ``dominance_n`` and ``dominance_share``
-    the (n, k %) dominance rule."""
+    the (n, k %) dominance rule. The rest drive the board's auditor across readings
+    (:mod:`supplyshock.exchange.auditor`): totals are published rounded to ``rounding_base``
+    units (then to ``coarse_factor`` times that before a figure is suppressed), every value
+    needs ``protection`` (p) on both sides against coalitions of k - 1 members, a new reading
+    is published at most every ``epoch_seconds``, and one audit solves at most ``max_lps``."""
 
     min_members: int = 3
     dominance_n: int = 1
     dominance_share: float = 0.80
+    rounding_base: int = 100
+    coarse_factor: int = 10
+    protection: float = 0.10
+    epoch_seconds: int = 0
+    max_lps: int = 2000
 
     def __post_init__(self) -> None:
         if self.min_members < 1:
@@ -53,6 +63,12 @@ class Policy:
             raise ValueError("dominance_n must be at least 1")
         if not 0 < self.dominance_share <= 1:
             raise ValueError("dominance_share must be in (0, 1]")
+        if self.rounding_base < 1 or self.coarse_factor < 1:
+            raise ValueError("rounding_base and coarse_factor must be at least 1")
+        if not 0 < self.protection < 1:
+            raise ValueError("protection must be in (0, 1)")
+        if self.epoch_seconds < 0 or self.max_lps < 2:
+            raise ValueError("epoch_seconds must be >= 0 and max_lps >= 2")
 
 
 @dataclass(frozen=True)
@@ -166,3 +182,18 @@ def protect_family(parts: Mapping[str, Contributions], policy: Policy) -> Family
                 "hidden so that the suppressed family total cannot be derived from its parts",
             )
     return FamilyDecision(total=total, parts=decided)
+
+
+def rounded(total: float, base: int) -> int:
+    """``total`` rounded half up to a multiple of ``base``."""
+    return int(base * math.floor(total / base + 0.5))
+
+
+def band(published: int, base: int) -> tuple[int, int]:
+    """Every integer total that :func:`rounded` maps to ``published``: ``[lo, hi]``.
+
+    From ``R = B * floor(t / B + 1/2)``: ``R - B/2 <= t < R + B/2``, so for integers
+    ``lo = ceil(R - B/2)`` (at least 0) and ``hi = ceil(R + B/2) - 1``.
+    """
+    lo = max(0, math.ceil(published - base / 2))
+    return lo, math.ceil(published + base / 2) - 1

@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from supplyshock.exchange import crises, members
-from supplyshock.exchange.schemas import CrisisCreate, MemberCreate, Principal, TokenIssue
+from supplyshock.exchange import catalogue, crises, members
+from supplyshock.exchange.schemas import (
+    CatalogueEntryIn,
+    CrisisCreate,
+    MemberCreate,
+    Principal,
+    TokenIssue,
+)
 from supplyshock.store.db import UnitOfWork
 
 if TYPE_CHECKING:
@@ -38,6 +44,31 @@ class DemoSeed:
     member_tokens: dict[str, str] = field(default_factory=dict)  # member name -> token
 
 
+# The demo crisis's part catalogue (Nexperia parts named in the 2025 shortage reports): listings
+# may only name these; the operator adds more with POST /crises/{id}/catalogue.
+DEMO_CATALOGUE = (
+    ("BC847B,215", "bipolar transistors"),
+    ("BC847BW", "bipolar transistors"),
+    ("BC847C", "bipolar transistors"),
+    ("BC857B", "bipolar transistors"),
+    ("PMEG3010,115", "schottky diodes"),
+    ("PMEG3020", "schottky diodes"),
+    ("BAS16,215", "switching diodes"),
+    ("PESD5V0S1BL", "esd protection"),
+    ("BZX84-C5V1", "zener diodes"),
+    ("PMV16XN", "mosfets"),
+    ("PMV20XN", "mosfets"),
+    ("BUK7Y4R8-60E", "mosfets"),
+)
+
+
+def _demo_catalogue() -> list[CatalogueEntryIn]:
+    return [
+        CatalogueEntryIn(part_number=part, maker="Nexperia", part_family=family)
+        for part, family in DEMO_CATALOGUE
+    ]
+
+
 def seed_demo(session_factory: sessionmaker[Session], *, days: int = 30) -> DemoSeed:
     """Create (or reuse) the demo crisis and members and issue fresh tokens, in one transaction.
 
@@ -57,10 +88,15 @@ def seed_demo(session_factory: sessionmaker[Session], *, days: int = 30) -> Demo
                     name=name,
                     scope="Automotive discrete semiconductors (demo data)",
                     makers=["Nexperia"],
+                    catalogue=_demo_catalogue(),
                     starts_on=today - timedelta(days=1),
                     ends_on=today + timedelta(days=90),
                 ),
             )
+        # A demo crisis from before catalogues existed gets its catalogue now (idempotent).
+        catalogue.extend_catalogue(
+            session=s, actor=op, crisis_id=crisis.id, entries=_demo_catalogue()
+        )
         known = {m.name: m for m in members.list_members(session=s, actor=op)}
         tokens: dict[str, str] = {}
         for name, contact, country in DEMO_MEMBERS:

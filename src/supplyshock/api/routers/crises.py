@@ -1,15 +1,23 @@
-"""``/crises``: the operator opens and closes crises; every authenticated caller can read them."""
+"""``/crises``: the operator opens and closes crises and extends their part catalogues; every
+authenticated caller can read them."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from supplyshock.api.deps import PrincipalDep, SessionDep
 from supplyshock.api.pagination import Page, PageDep, paginate
-from supplyshock.exchange import crises
-from supplyshock.exchange.schemas import CrisisCreate, CrisisPublic
+from supplyshock.exchange import catalogue, crises
+from supplyshock.exchange.schemas import (
+    MAX_CATALOGUE,
+    CatalogueEntryIn,
+    CatalogueEntryPublic,
+    CrisisCreate,
+    CrisisPublic,
+)
 
 router = APIRouter(prefix="/crises", tags=["crises"])
 
@@ -43,3 +51,35 @@ def get_crisis(session: SessionDep, _who: PrincipalDep, crisis_id: CrisisId) -> 
 )
 def close_crisis(session: SessionDep, who: PrincipalDep, crisis_id: CrisisId) -> CrisisPublic:
     return crises.close_crisis(session=session, actor=who, crisis_id=crisis_id)
+
+
+class CatalogueExtension(BaseModel):
+    """Parts to add to a crisis's catalogue; parts already there (same family) are skipped."""
+
+    model_config = ConfigDict(extra="forbid")
+    entries: Annotated[list[CatalogueEntryIn], Field(min_length=1, max_length=MAX_CATALOGUE)]
+
+
+@router.get(
+    "/{crisis_id}/catalogue",
+    response_model=Page[CatalogueEntryPublic],
+    summary="The parts listings in this crisis may name, with their families",
+)
+def list_catalogue(
+    session: SessionDep, _who: PrincipalDep, crisis_id: CrisisId, page: PageDep
+) -> Page[CatalogueEntryPublic]:
+    entries = catalogue.list_catalogue(session=session, crisis_id=crisis_id)
+    return paginate(entries, page, lambda e: f"{e.part_family}|{e.maker}|{e.part_number}")
+
+
+@router.post(
+    "/{crisis_id}/catalogue",
+    response_model=list[CatalogueEntryPublic],
+    summary="Add parts to a crisis's catalogue (operator); answers the entries that were new",
+)
+def extend_catalogue(
+    data: CatalogueExtension, session: SessionDep, who: PrincipalDep, crisis_id: CrisisId
+) -> list[CatalogueEntryPublic]:
+    return catalogue.extend_catalogue(
+        session=session, actor=who, crisis_id=crisis_id, entries=data.entries
+    )
