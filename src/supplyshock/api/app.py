@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from supplyshock import __version__
 from supplyshock.api import errors
-from supplyshock.api.limits import BodySizeLimit, RateLimiter, refuse_nul
+from supplyshock.api.limits import BodySizeLimit, DatabaseRateLimiter, refuse_nul
 from supplyshock.api.routers import ROUTERS
+from supplyshock.api.transactions import DatabaseSlots, RetryStats, TransactionRetry
 from supplyshock.settings import Settings, get_settings
-from supplyshock.store.db import make_engine, make_session_factory
+from supplyshock.store.db import make_server_engine, make_session_factory
 from supplyshock.store.migrate import upgrade
 
 PREFIX = "/api/v1"
@@ -30,23 +36,34 @@ def create_app(
     """The API for ``settings`` (default: the environment's), or for a database URL.
 
     The database is migrated to the latest revision when the application starts (``migrate``),
-    so a fresh deployment needs no separate step. ``clock`` drives the rate limiter (tests);
-    ``web`` adds the server-rendered pages under ``/`` (see docs/web.md).
+    so a fresh deployment needs no separate step. ``clock`` drives the rate limiter (tests:
+    seconds; default the wall clock, shared by every worker); ``web`` adds the server-rendered
+    pages under ``/`` (see docs/web.md). Called without arguments it is the factory that
+    ``supplyshock serve --workers N`` gives each worker process.
     """
     if settings is None:
         settings = get_settings()
     elif isinstance(settings, str):
         settings = get_settings().model_copy(update={"database_url": settings})
     url = settings.resolved_database_url()
-    engine = make_engine(url)
+    engine = make_server_engine(settings)
+    redact_access_log()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in this pool: at most db_pool_size of them hold a connection at once
+        # (api/transactions.py), and the rest must still find threads for their own work.
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, settings.db_pool_size + 8)
         if migrate:
-            await anyio.to_thread.run_sync(upgrade, url)
+            await anyio.to_thread.run_sync(_migrate_once, url)
+        from supplyshock.jobs.pool import start_pool  # job workers (docs/jobs.md)
+
+        app.state.jobs = await anyio.to_thread.run_sync(start_pool, settings)
         try:
             yield
         finally:
+            app.state.jobs.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -62,8 +79,16 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = make_session_factory(engine)
-    app.state.rate_limiter = RateLimiter(
-        settings.rate_limit_per_minute, clock=clock or time.monotonic
+    app.state.rate_limiter = DatabaseRateLimiter(
+        settings.rate_limit_per_minute, clock=clock or time.time
+    )
+    app.state.db_slots = DatabaseSlots(settings.db_pool_size, settings.db_pool_timeout)
+    app.state.transaction_retries = RetryStats()
+    # Added first, so it runs inside BodySizeLimit: the body it buffers for replays is capped.
+    app.add_middleware(
+        TransactionRetry,
+        attempts=settings.db_retry_attempts,
+        stats=app.state.transaction_retries,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     errors.install(app)
@@ -74,3 +99,59 @@ def create_app(
 
         install(app)
     return app
+
+
+# Names the session advisory lock that lets one worker migrate while the others wait.
+_MIGRATE_LOCK_KEY = 0x5355_5050_4D49  # "SUPPMI"
+
+
+def _migrate_once(url: str) -> None:
+    """Migrate; on PostgreSQL one worker at a time, so N workers starting together do not race
+    to create the same tables (the later ones find the schema current)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        upgrade(url)
+        return
+    lock_engine = create_engine(url, poolclass=NullPool)
+    try:
+        with lock_engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATE_LOCK_KEY})
+            try:
+                upgrade(url)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATE_LOCK_KEY})
+    finally:
+        lock_engine.dispose()
+
+
+# A query parameter whose name says it carries a secret, and anything shaped like our tokens.
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&;][^=&;#\s]*(?:token|key|secret|passw|auth|credential|signature)[^=&;#\s]*=)"
+    r"[^&;#\s\"]*"
+)
+_TOKEN_SHAPE = re.compile(r"ssx_[A-Za-z0-9_\-]+")
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks secrets in a log record's URL: a token sent as ``?token=`` is refused (401), but
+    uvicorn's access log writes the full request line before anyone can refuse it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def redact(text: str) -> str:
+    return _TOKEN_SHAPE.sub("ssx_[redacted]", _SECRET_PARAM.sub(r"\1[redacted]", text))
+
+
+_REDACT = RedactSecrets()
+
+
+def redact_access_log() -> None:
+    """Install the filter on uvicorn's access logger (once; every worker calls create_app)."""
+    logger = logging.getLogger("uvicorn.access")
+    if _REDACT not in logger.filters:
+        logger.addFilter(_REDACT)

@@ -1,7 +1,10 @@
 """FastAPI dependencies: one unit of work per request, and the principal behind a bearer token.
 
 Routes take ``session: SessionDep`` and ``principal: PrincipalDep``; both share the request's
-single session, so authenticating and the route's own work are one transaction.
+single session, which holds one of the server's database slots (api/transactions.py) from its
+first statement to its commit. Authentication and the rate-limit count are a short transaction
+of their own, committed before the route starts: the count's row lock must not be held while
+the route works, or every request of one token would queue behind the slowest.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from supplyshock.api.limits import RateLimiter
+from supplyshock.api.limits import DatabaseRateLimiter
+from supplyshock.api.transactions import database_slot
 from supplyshock.exchange.errors import Unauthenticated
 from supplyshock.exchange.members import authenticate
 from supplyshock.exchange.schemas import Principal
@@ -28,11 +32,14 @@ def session_factory(request: Request) -> sessionmaker[Session]:
     return cast("sessionmaker[Session]", request.app.state.session_factory)
 
 
-def db_session(request: Request) -> Iterator[Session]:
+def db_session(
+    request: Request, _slot: Annotated[None, Depends(database_slot, scope="function")]
+) -> Iterator[Session]:
     """A session inside a unit of work: committed if the route returns, rolled back if it raises.
 
     Used with ``scope="function"`` (see :data:`SessionDep`) so that the commit happens before the
-    response is sent: a commit that fails must turn into an error response, not a lie.
+    response is sent: a commit that fails must turn into an error response, not a lie. The
+    request holds one database slot from before the session opens until after it closes.
     """
     with UnitOfWork(session_factory(request)) as uow:
         yield uow.session
@@ -55,9 +62,9 @@ def current_principal(
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     principal = authenticate(credentials.credentials, session=session)
-    limiter = cast(RateLimiter, request.app.state.rate_limiter)
+    limiter = cast(DatabaseRateLimiter, request.app.state.rate_limiter)
     assert principal.token_id is not None  # authenticate() always names the token
-    limiter.take(principal.token_id)
+    limiter.take_and_commit(principal.token_id, session=session)
     return principal
 
 

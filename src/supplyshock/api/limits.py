@@ -1,7 +1,8 @@
 """Request limits: a per-token rate limiter, a request-body size cap, and no NUL characters.
 
-The rate limiter's buckets live in memory in one process: with several worker processes each
-keeps its own, so the effective limit is the configured one times the workers (docs/api.md).
+The server counts requests in the database (:class:`DatabaseRateLimiter`), so the limit holds
+across every worker process and host; :class:`RateLimiter` is the same rule in one process's
+memory, for embedding without a shared database.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import case, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from supplyshock.store.models import RateLimit
 
 
 class RateLimited(Exception):
@@ -74,6 +80,68 @@ class RateLimiter:
                 return
             wait = (1.0 - bucket.tokens) / self.rate
         raise RateLimited(max(1, math.ceil(wait)))
+
+
+class DatabaseRateLimiter:
+    """:class:`RateLimiter`'s rule, kept in table ``rate_limits``: one UPSERT per request.
+
+    The generic cell rate algorithm (GCRA, ITU-T I.371) is the token bucket written as one
+    number per key, the theoretical arrival time :math:`t_a`. With emission interval
+    :math:`T = 60 / r` seconds for :math:`r` requests a minute and a bucket of :math:`r`
+    requests (:math:`r T = 60` s), a request at time :math:`t` is accepted iff
+
+    .. math:: t_a' = \\max(t_a, t) + T \\le t + 60,
+
+    and then :math:`t_a \\gets t_a'`; otherwise it is refused for :math:`t_a' - t - 60` seconds.
+    A new key starts with a full bucket (:math:`t_a = t`). The test and the update are one
+    statement (``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING``), so two workers
+    cannot both take the last unit. ``clock`` is wall-clock seconds (workers on several hosts
+    need synchronised clocks); it is injectable for tests.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.time) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        self.interval = 60.0 / per_minute
+        self.window = 60.0
+        self._clock = clock
+
+    def take(self, key: str, *, session: Session) -> None:
+        """Spend one request of ``key``'s quota in ``session``'s transaction, or raise."""
+        now = self._clock()
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        tat = RateLimit.tat
+        next_tat = case((tat > now, tat), else_=now) + self.interval
+        # 1 µs of slack: float sums such as 1000.0 + 3 * 20.0 must not refuse an exact fit.
+        stmt = (
+            insert(RateLimit)
+            .values(key=key, tat=now + self.interval)
+            .on_conflict_do_update(
+                index_elements=[RateLimit.key],
+                set_={"tat": next_tat},
+                where=next_tat <= now + self.window + 1e-6,
+            )
+            .returning(tat)
+        )
+        if session.execute(stmt).first() is not None:
+            return
+        current = session.scalar(select(tat).where(RateLimit.key == key)) or now
+        wait = max(current, now) + self.interval - now - self.window
+        raise RateLimited(max(1, math.ceil(wait - 1e-6)))
+
+    def take_and_commit(self, key: str, *, session: Session) -> None:
+        """:meth:`take`, then commit ``session``'s transaction (authentication, typically).
+
+        The count must outlive a request that only reads (and never commits), and its row lock
+        must not be held while the request works, or every request of one token would queue
+        behind its slowest. On PostgreSQL the commit does not wait for its WAL flush: losing
+        the last counts in a crash is harmless, waiting for them costs every request.
+        """
+        self.take(key, session=session)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit = off"))
+        session.commit()
 
 
 class BodySizeLimit:

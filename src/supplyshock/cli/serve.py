@@ -13,6 +13,15 @@ from supplyshock.cli._common import app, console
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (production: about one per core). Each keeps "
+            "SUPPLYSHOCK_DB_POOL_SIZE database connections; the rate limit is shared.",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
 ) -> None:
     """Serve the REST API; the database is migrated on start. Stop with Ctrl+C."""
     # FastAPI and uvicorn come with the "web" extra: import them only when serving.
@@ -20,5 +29,21 @@ def serve(
 
     from supplyshock.api.app import create_app
 
-    console.print(f"supplyshock API on http://{host}:{port}/api/v1 (docs: /api/v1/docs)")
-    uvicorn.run(create_app(), host=host, port=port)
+    console.print(
+        f"supplyshock API on http://{host}:{port}/api/v1 (docs: /api/v1/docs), {workers} worker(s)"
+    )
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port)
+        return
+    # Worker processes each build their own application (and pool) from the factory; each
+    # migrates at start-up, one at a time (api/app.py), the later ones finding nothing to do.
+    # A spawned worker imports the whole application before it answers the supervisor's
+    # health pings; uvicorn's 5 s default killed slow starters on a busy 2-core host.
+    uvicorn.run(
+        "supplyshock.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=30,
+    )

@@ -10,6 +10,14 @@ against a head hash kept elsewhere: pass it as ``expected_head``.
 Payloads may be erased (set to NULL) when their retention period ends, because the chain covers
 only their hash; each erasure must be listed by a later ``audit.payloads_erased`` entry, so an
 erasure without one is reported as tampering.
+
+Lock order: the chain has one head, so appenders are serialised (on PostgreSQL by a transaction
+advisory lock). That lock is always the last one a transaction takes: :func:`append` only queues
+the entry on the session, and the queue is chained and written just before the transaction
+commits, after every other change has been flushed (and its row locks taken). A transaction
+that holds the audit lock therefore never waits for a row, and no cycle of waits can form
+through it. Reading the audit log in the same transaction writes the queue first, so a reader
+sees its own appends.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ClauseElement, Executable, TextClause, event, select, text, update
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.util import find_tables
 
 from supplyshock.exchange.schemas import Principal
 from supplyshock.store.models import AuditEntry, utcnow
@@ -31,7 +40,9 @@ GENESIS = "0" * 64
 ERASE_ACTION = "audit.payloads_erased"
 
 # Any constant will do: it names the one PostgreSQL advisory lock that serialises appenders.
-_AUDIT_LOCK_KEY = 0x5355_5050_4C59  # "SUPPLY"
+AUDIT_LOCK_KEY = 0x5355_5050_4C59  # "SUPPLY"
+# Session.info key of the entries appended in the current transaction and not yet written.
+_PENDING = "supplyshock.audit.pending"
 
 
 def _default(obj: object) -> str:
@@ -92,35 +103,92 @@ def append(
     payload: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> AuditEntry:
-    """Add one entry to the chain inside the caller's transaction (it commits with the change)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Without it two transactions could both read the same head; the primary key on seq
-        # would then refuse the second, but waiting is friendlier than failing.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-    head = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    seq = 1 if head is None else head.seq + 1
-    prev = GENESIS if head is None else head.hash
+    """Add one entry to the chain inside the caller's transaction (it commits with the change).
+
+    The entry is queued and chained at commit (see the module's note on lock order): its ``seq``,
+    ``prev_hash`` and ``hash`` are None until then, or until the audit log is read in the same
+    transaction. Inside a savepoint it is written at once, so that rolling back the savepoint
+    also removes it.
+    """
     # Store exactly what was hashed: a payload that round-trips through JSON unchanged.
     clean: dict[str, Any] = json.loads(canonical_json(payload or {}))
     at = now or utcnow()
-    who = actor.actor if isinstance(actor, Principal) else actor
-    digest = payload_digest(clean)
+    if at.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
     entry = AuditEntry(
-        seq=seq,
         at=at,
-        actor=who,
+        actor=actor.actor if isinstance(actor, Principal) else actor,
         action=action,
         entity=entity,
         payload=clean,
-        payload_hash=digest,
-        prev_hash=prev,
-        hash=entry_hash(
-            prev, seq=seq, at=at, actor=who, action=action, entity=entity, payload_hash=digest
-        ),
+        payload_hash=payload_digest(clean),
     )
-    session.add(entry)
-    session.flush()
+    session.info.setdefault(_PENDING, []).append(entry)
+    if session.in_nested_transaction():
+        write_pending(session)
     return entry
+
+
+def write_pending(session: Session) -> None:
+    """Chain and write the entries queued in this transaction; a no-op when there are none."""
+    entries: list[AuditEntry] | None = session.info.pop(_PENDING, None)
+    if not entries:
+        return
+    # Every row change first, so that its row locks are taken before the audit lock.
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # Without it two transactions could both read the same head; the primary key on seq
+        # would then refuse the second, but waiting is friendlier than failing. SQLite needs
+        # nothing: BEGIN IMMEDIATE already serialises writers (store/db.py).
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (0, GENESIS) if head is None else (head.seq, head.hash)
+    for entry in entries:
+        seq += 1
+        entry.seq = seq
+        entry.prev_hash = prev
+        entry.hash = prev = entry_hash(
+            prev,
+            seq=seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            entity=entry.entity,
+            payload_hash=entry.payload_hash,
+        )
+    session.add_all(entries)
+    session.flush()
+
+
+def _reads_audit_log(statement: Executable) -> bool:
+    if isinstance(statement, TextClause):
+        return AuditEntry.__tablename__ in statement.text.lower()
+    if not isinstance(statement, ClauseElement):
+        return False
+    return AuditEntry.__table__ in find_tables(
+        statement, include_crud=True, include_joins=True, include_selects=True
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(state: ORMExecuteState) -> None:
+    # A transaction that reads the log (verification, erasure, tests) sees its own appends.
+    if state.session.info.get(_PENDING) and _reads_audit_log(state.statement):
+        write_pending(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_end(session: Session, transaction: SessionTransaction) -> None:
+    # A rolled-back (or closed) transaction's queue must not leak into the next one.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

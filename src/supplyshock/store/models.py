@@ -262,3 +262,91 @@ class MaterialTwin(Base):
     part_number: Mapped[str] = mapped_column(String(64))
     maker: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CatalogueEntry(Base):
+    """One part of a crisis's catalogue: the only parts listings in that crisis may name.
+
+    Set by the operator from the crisis scope and extended only by the operator, so that members
+    cannot pad a part family with invented parts (docs/anonymity.md). ``part_key`` is
+    :func:`supplyshock.exchange.rules.part_key`, so look-ups compare parts as matching does.
+    """
+
+    __tablename__ = "catalogue_entries"
+
+    crisis_id: Mapped[str] = mapped_column(ForeignKey("crises.id"), primary_key=True)
+    part_key: Mapped[str] = mapped_column(String(170), primary_key=True)
+    part_number: Mapped[str] = mapped_column(String(64))
+    maker: Mapped[str] = mapped_column(String(100))
+    part_family: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BoardEpoch(Base):
+    """One publication of a crisis's board: what was published, and (private) from what.
+
+    The board auditor needs everything published so far in the crisis and the contributions
+    behind it, because amendments overwrite listings. ``contributions`` holds per-member
+    quantities: it is never shown, and it is deleted with the crisis's listings at retention.
+    """
+
+    __tablename__ = "board_epochs"
+    __table_args__ = (UniqueConstraint("crisis_id", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    crisis_id: Mapped[str] = mapped_column(ForeignKey("crises.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    contributions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RateLimit(Base):
+    """One API token's rate-limit state, shared by every server worker (api/limits.py).
+
+    ``tat`` is the generic cell rate algorithm's theoretical arrival time, in seconds since the
+    epoch: one number per token instead of a bucket's level and timestamp.
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)
+
+
+JOB_KINDS = ("survival", "montecarlo")
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+
+
+class JobRecord(Base):
+    """A long computation (survival sweep, Monte Carlo run): who asked, what, how far, result.
+
+    Workers claim queued rows atomically (docs/jobs.md); ``heartbeat_at`` tells a live worker
+    from a dead one, so a job whose worker died is failed by the next worker that starts.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("kind", JOB_KINDS), name="kind"),
+        CheckConstraint(_in("state", JOB_STATES), name="state"),
+        CheckConstraint("done >= 0 AND total >= 1", name="progress"),
+        Index("ix_jobs_queue", "state", "created_at"),
+        Index("ix_jobs_owner", "owner"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=1)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

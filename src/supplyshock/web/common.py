@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
-from supplyshock.api.limits import RateLimiter
+from supplyshock.api.limits import DatabaseRateLimiter
 from supplyshock.exchange.errors import ExchangeError
 from supplyshock.exchange.members import authenticate
 from supplyshock.exchange.schemas import Principal
@@ -74,7 +74,8 @@ def principal_from_cookie(
         return None
     if principal.token_id is not None:
         # The same per-token quota as the API: pages are no way around the rate limit (429).
-        cast(RateLimiter, request.app.state.rate_limiter).take(principal.token_id)
+        limiter = cast(DatabaseRateLimiter, request.app.state.rate_limiter)
+        limiter.take_and_commit(principal.token_id, session=session)
     if role is not None and principal.role != role:
         return None
     return principal
