@@ -92,6 +92,7 @@ def test_timeline_filters_by_kind_issuer_and_dates(
     assert res.status_code == 200, res.text
     assert [r["event_id"] for r in res.json()["items"]] == [
         "us-reciprocal-2025-04-announced",
+        "us-s232-autos-2025-04-in-force",
         "us-reciprocal-2025-04-in-force",
         "us-reciprocal-2025-04-125",
     ]

@@ -101,6 +101,11 @@ def test_check_lists_suspended_measures_that_would_reach_the_item() -> None:
             "status": "suspended",
             "suspended_until": "2026-11-10",
             "event": "cn-re-2025-10-suspended",
+            "certainty": "confirmed",
+            "uncertainty": None,
+            "last_reviewed": "2026-12-01",
+            "staleness": "current",
+            "staleness_warning": None,
         }
     ]
 
@@ -189,6 +194,7 @@ def test_timeline_filters_by_element() -> None:
     assert {r["measure_id"] for r in rows} == {
         "cn-rare-earths-2025-04",
         "cn-rare-earths-2025-10-abroad",
+        "cn-rare-earths-2025-10-reexport",
     }
     assert [r["effective"] for r in rows] == sorted(r["effective"] for r in rows)
 
@@ -204,6 +210,7 @@ def test_timeline_filters_by_kind_issuer_and_dates() -> None:
                          "--to", "2025-04-30")  # fmt: skip
     assert [r["event_id"] for r in rows] == [
         "us-reciprocal-2025-04-announced",
+        "us-s232-autos-2025-04-in-force",
         "us-reciprocal-2025-04-in-force",
         "us-reciprocal-2025-04-125",
     ]
@@ -211,7 +218,7 @@ def test_timeline_filters_by_kind_issuer_and_dates() -> None:
 
 def test_timeline_filters_by_hs_code() -> None:
     rows = timeline_json("--hs", "8507")
-    assert {r["measure_id"] for r in rows} == {"cn-batteries-2025-10"}
+    assert {r["measure_id"] for r in rows} == {"cn-batteries-2025-10", "us-s301-cn-li-ion-non-ev"}
 
 
 def test_timeline_includes_carve_out_events() -> None:
@@ -219,6 +226,7 @@ def test_timeline_includes_carve_out_events() -> None:
     carve = [r for r in rows if r["carve_out"]]
     assert [r["event_id"] for r in carve] == [
         "cn-nexperia-exempt-2025-11-01",
+        "cn-nexperia-exempt-2025-11-06",
         "cn-nexperia-exempt-2025-11-09",
     ]
 

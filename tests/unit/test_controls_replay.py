@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supplyshock.domain.controls import (
     CarveOut,
@@ -370,3 +372,214 @@ def test_unknown_act_reference_is_reported() -> None:
 def test_until_is_only_allowed_on_suspensions() -> None:
     with pytest.raises(ValueError, match="until"):
         ev("x", "lifted", "2025-01-01", until="2025-06-01")
+
+
+# -- honest uncertainty: scheduled changes and suspensions' ends --------------------------
+
+
+def state(events: list[MeasureEvent], on: str, as_of: str | None = None) -> Any:
+    return replay(events, on=D(on), as_of=D(as_of) if as_of else None, params=MeasureParams())
+
+
+def test_a_scheduled_start_without_confirmation_is_scheduled_unconfirmed() -> None:
+    # Announced 1 Feb for 1 Mar; nothing on record says it started.
+    st = state([ev("in", "in_force", "2025-03-01", known="2025-02-01")], "2025-04-01")
+    assert (st.status, st.certainty) == ("in_force", "scheduled_unconfirmed")
+    assert "event in" in st.uncertainty and "no source on record confirms" in st.uncertainty
+
+
+def test_a_confirmed_scheduled_start_is_confirmed_but_only_once_the_confirmation_is_known() -> None:
+    events = [
+        ev("in", "in_force", "2025-03-01", known="2025-02-01", confirmed=D("2025-03-10"),
+           confirmed_by=["s"]),
+    ]  # fmt: skip
+    assert state(events, "2025-04-01").certainty == "confirmed"
+    # Asked on 5 Mar (before the 10 Mar confirmation), the start was still only a plan.
+    assert state(events, "2025-04-01", as_of="2025-03-05").certainty == "scheduled_unconfirmed"
+    assert state(events, "2025-04-01", as_of="2025-03-10").certainty == "confirmed"
+
+
+def test_an_event_known_the_day_it_takes_effect_needs_no_confirmation() -> None:
+    st = state([ev("in", "in_force", "2025-03-01")], "2025-04-01")
+    assert (st.status, st.certainty, st.uncertainty) == ("in_force", "confirmed", None)
+
+
+def test_a_suspension_is_certain_but_its_end_is_not() -> None:
+    events = [
+        ev("in", "in_force", "2025-01-01"),
+        ev("sus", "suspended", "2025-02-01", until="2025-06-01"),
+    ]
+    during = state(events, "2025-05-31")
+    assert (during.status, during.certainty) == ("suspended", "confirmed")
+    after = state(events, "2025-06-01")
+    assert (after.status, after.certainty) == ("in_force", "scheduled_unconfirmed")
+    assert "whether the suspension was extended" in after.uncertainty
+    assert "2025-06-01" in after.uncertainty
+
+
+def test_a_recorded_resumption_confirms_the_end_of_a_suspension() -> None:
+    events = [
+        ev("in", "in_force", "2025-01-01"),
+        ev("sus", "suspended", "2025-02-01", until="2025-06-01"),
+        ev("back", "resumed", "2025-06-01"),
+    ]
+    assert (state(events, "2025-07-01").status, state(events, "2025-07-01").certainty) == (
+        "in_force",
+        "confirmed",
+    )
+
+
+def test_an_extension_with_a_new_end_keeps_the_measure_suspended() -> None:
+    events = [
+        ev("in", "in_force", "2025-01-01"),
+        ev("sus", "suspended", "2025-02-01", until="2025-06-01"),
+        ev("ext", "extended", "2025-05-20", until="2026-06-01"),
+    ]
+    st = state(events, "2025-07-01")
+    assert (st.status, st.suspended_until, st.certainty) == (
+        "suspended",
+        D("2026-06-01"),
+        "confirmed",
+    )
+    assert state(events, "2026-06-01").certainty == "scheduled_unconfirmed"
+
+
+def test_a_start_deferred_by_a_suspension_adds_no_doubt_while_suspended() -> None:
+    # No. 57's pattern: due 8 Nov, suspended 7 Nov until 10 Nov 2026.
+    events = [
+        ev("ann", "announced", "2025-10-09"),
+        ev("in", "in_force", "2025-11-08", known="2025-10-09"),
+        ev("sus", "suspended", "2025-11-07", until="2026-11-10"),
+    ]
+    assert state(events, "2026-01-01").certainty == "confirmed"
+    assert state(events, "2026-11-10").certainty == "scheduled_unconfirmed"
+
+
+def test_a_scheduled_expiry_without_confirmation_is_flagged_on_the_expired_state() -> None:
+    events = [
+        ev("in", "in_force", "2026-02-24"),
+        ev("end", "expired", "2026-07-24", known="2026-02-20"),
+    ]
+    st = state(events, "2026-12-01")
+    assert (st.status, st.certainty) == ("expired", "scheduled_unconfirmed")
+
+
+def test_confirmed_needs_its_sources_and_comes_after_the_change() -> None:
+    with pytest.raises(ValueError, match="go together"):
+        ev("x", "in_force", "2025-03-01", known="2025-02-01", confirmed=D("2025-03-02"))
+    with pytest.raises(ValueError, match="before 'effective'"):
+        ev("x", "in_force", "2025-03-01", known="2025-02-01", confirmed=D("2025-02-15"),
+           confirmed_by=["s"])  # fmt: skip
+
+
+# -- staleness -----------------------------------------------------------------------------
+
+
+def test_a_query_past_the_last_review_carries_a_staleness_warning() -> None:
+    reg = registry(measure(last_reviewed=D("2025-06-30")))
+    (on_review,) = reg.in_force(D("2025-06-30"), DY, "CN", "DE")
+    (after,) = reg.in_force(D("2025-07-01"), DY, "CN", "DE")
+    assert (on_review.staleness, on_review.staleness_warning) == ("current", None)
+    assert after.staleness == "stale"
+    assert after.staleness_warning is not None and "2025-06-30" in after.staleness_warning
+
+
+def test_an_as_of_query_is_stale_past_its_as_of_date() -> None:
+    # Reviewed 30 Jun, but asked as known on 1 Apr about 1 May: cover ends on 1 Apr.
+    reg = registry(measure(last_reviewed=D("2025-06-30")))
+    (e,) = reg.in_force(D("2025-05-01"), DY, "CN", "DE", as_of=D("2025-04-01"))
+    assert e.staleness == "stale" and "2025-04-01" in (e.staleness_warning or "")
+    (same_day,) = reg.in_force(D("2025-04-01"), DY, "CN", "DE", as_of=D("2025-04-01"))
+    assert same_day.staleness == "current"
+
+
+def test_a_measure_without_a_review_date_is_never_reviewed() -> None:
+    (e,) = registry(measure()).in_force(D("2025-04-01"), DY, "CN", "DE")
+    assert e.staleness == "never_reviewed"
+
+
+def test_not_applying_lists_an_unconfirmed_expiry() -> None:
+    m = measure(
+        kind="tariff",
+        events=[
+            ev("in", "in_force", "2026-02-24", params=MeasureParams(tariff_rate_pct=10)),
+            ev("end", "expired", "2026-07-24", known="2026-02-20"),
+        ],
+    )
+    reg = registry(m)
+    assert reg.in_force(D("2026-12-01"), DY, "CN", "DE") == []
+    (p,) = reg.not_applying(D("2026-12-01"), DY, "CN", "DE")
+    assert (p.status, p.certainty) == ("expired", "scheduled_unconfirmed")
+
+
+# -- carve-outs by end use and by origin ----------------------------------------------------
+
+
+def test_civilian_end_use_carve_out_covers_any_declared_non_military_sector() -> None:
+    c = CarveOut(
+        id="civ", title="civilian", effect="exempt", end_uses=["civilian"],
+        events=[ev("civ-in", "in_force", "2025-03-01")],
+    )  # fmt: skip
+    reg = registry(measure(kind="ban", carve_outs=[c]))
+    effect = {s: reg.in_force(D("2025-04-01"), DY, "CN", "DE", s)[0].effect
+              for s in ("automotive", "civilian", "military", None)}  # fmt: skip
+    assert effect == {"automotive": "exempt", "civilian": "exempt", "military": "ban", None: "ban"}
+
+
+def test_carve_out_for_eu_origin_covers_a_german_shipment_only() -> None:
+    c = CarveOut(
+        id="eu", title="EU rate", effect="other_rate",
+        origins=CountrySet(mode="only", countries=["EU"]),
+        params=MeasureParams(tariff_rate_pct=12.5), events=[ev("eu-in", "in_force", "2025-08-01")],
+    )  # fmt: skip
+    m = measure(
+        kind="tariff", scope=ItemScope(hs_codes=["8703"]), carve_outs=[c],
+        events=[ev("in", "in_force", "2025-04-03", params=MeasureParams(tariff_rate_pct=25))],
+    )  # fmt: skip
+    reg = registry(m)
+    car = Item(hs_code="870323")
+    assert reg.in_force(D("2025-09-01"), car, "DE", "US")[0].tariff_rate_pct == 12.5
+    assert reg.in_force(D("2025-09-01"), car, "JP", "US")[0].tariff_rate_pct == 25
+    assert reg.in_force(D("2025-07-31"), car, "DE", "US")[0].tariff_rate_pct == 25
+
+
+# -- property: an as-of replay never uses an event known after its as-of date --------------
+
+
+_KINDS = ["announced", "in_force", "amended", "relaxed", "tightened", "suspended", "resumed",
+          "lifted", "expired"]  # fmt: skip
+_DAY0 = D("2025-01-01")
+
+
+@st.composite
+def _events(draw: Any) -> list[MeasureEvent]:
+    n = draw(st.integers(min_value=1, max_value=8))
+    out = []
+    for i in range(n):
+        eff = _DAY0 + timedelta(days=draw(st.integers(0, 400)))
+        known = eff - timedelta(days=draw(st.integers(-60, 120)))
+        kind = draw(st.sampled_from(_KINDS))
+        kw: dict[str, Any] = {"known": known.isoformat()}
+        if kind == "suspended" and draw(st.booleans()):
+            kw["until"] = (eff + timedelta(days=draw(st.integers(1, 200)))).isoformat()
+        rate = draw(st.one_of(st.none(), st.integers(0, 200)))
+        out.append(ev(f"e{i}", kind, eff.isoformat(),
+                      params=MeasureParams(tariff_rate_pct=rate), **kw))  # fmt: skip
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=_events(), on_days=st.integers(0, 600), as_of_days=st.integers(0, 600))
+def test_replay_as_of_k_ignores_every_event_known_after_k(
+    events: list[MeasureEvent], on_days: int, as_of_days: int
+) -> None:
+    # Replaying as of K must equal replaying only the events known by K (with no as-of at
+    # all, except that confirmations dated after K still do not count), and the reported
+    # event is never one known after K.
+    on, k = _DAY0 + timedelta(days=on_days), _DAY0 + timedelta(days=as_of_days)
+    full = replay(events, on=on, as_of=k, params=MeasureParams())
+    known_by_k = [e for e in events if e.known_on <= k]
+    only = replay(known_by_k, on=on, as_of=k, params=MeasureParams())
+    assert full == only
+    if full.last_event is not None:
+        assert full.last_event.known_on <= k

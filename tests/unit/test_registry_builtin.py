@@ -59,6 +59,42 @@ def test_every_measure_event_and_observation_names_a_known_source(reg: Registry)
     assert cited and set(cited) <= known
 
 
+def test_every_measure_has_a_last_reviewed_date(reg: Registry) -> None:
+    missing = [m.id for m in reg.measures if m.last_reviewed is None]
+    assert missing == []
+    assert max(m.last_reviewed for m in reg.measures if m.last_reviewed) == D("2026-12-01")
+
+
+def test_no_event_cites_a_source_written_long_after_it_became_known(reg: Registry) -> None:
+    # Sources are per event: a source published more than six weeks after an event became
+    # known is not evidence of what was known then (a July 2025 article cited for a 2022
+    # event was the bug). Confirmations of scheduled changes go in confirmed_by instead.
+    published = {s.id: s.published for s in reg.sources}
+    late = [
+        (ev.id, sid)
+        for m in reg.measures
+        for ev in [*m.events, *(e for c in m.carve_outs for e in c.events)]
+        for sid in ev.sources
+        if (published[sid] - ev.known_on).days > 42
+    ]
+    late += [
+        (a.id, sid)
+        for a in reg.acts
+        for sid in a.sources
+        if (published[sid] - a.announced).days > 42
+    ]
+    assert late == []
+
+
+def test_confirmations_are_published_on_or_after_the_change(reg: Registry) -> None:
+    published = {s.id: s.published for s in reg.sources}
+    for m in reg.measures:
+        for ev in [*m.events, *(e for c in m.carve_outs for e in c.events)]:
+            for sid in ev.confirmed_by:
+                assert ev.confirmed is not None and published[sid] <= ev.confirmed, ev.id
+                assert published[sid] >= ev.effective or published[sid].day == 1, ev.id
+
+
 def test_assumed_parameters_are_labelled_as_assumptions(reg: Registry) -> None:
     # The June acceleration's 0.5 approval share and the 63-day review are our assumptions;
     # the event summaries must say so, or users would read them as published figures.
@@ -151,11 +187,17 @@ def test_holmium_item_does_not_apply_on_8_november_because_suspended(reg: Regist
     assert st.suspended_until == D("2026-11-10")
 
 
-def test_holmium_item_applies_again_when_the_suspension_ends(reg: Registry) -> None:
-    # The data reads "until 10 Nov 2026" as: back in force from that date.
+def test_holmium_item_is_only_scheduled_to_apply_again_when_the_suspension_ends(
+    reg: Registry,
+) -> None:
+    # "Until 10 Nov 2026": from that date the licence is scheduled to return, but no source
+    # on record says whether the suspension was extended, so the answer says so.
     assert "cn-rare-earths-2025-10" not in effects(reg, "2026-11-09", HO_ITEM, "CN", "DE")
     e = effects(reg, "2026-11-10", HO_ITEM, "CN", "DE")["cn-rare-earths-2025-10"]
     assert e.effect == "licence" and e.review_days == 63
+    assert e.certainty == "scheduled_unconfirmed"
+    assert e.uncertainty is not None and "whether the suspension was extended" in e.uncertainty
+    assert e.describe().endswith("(scheduled, unconfirmed)")
 
 
 def test_as_of_before_the_suspension_announcement_still_sees_holmium_apply(reg: Registry) -> None:
@@ -175,7 +217,7 @@ def test_extraterritorial_rule_never_applies_during_the_suspension(reg: Registry
     for day in ["2025-10-20", "2025-12-01", "2026-06-01", "2026-11-09"]:
         assert "cn-rare-earths-2025-10-abroad" not in effects(reg, day, motor, "JP", "US")
     e = effects(reg, "2026-11-10", motor, "JP", "US")["cn-rare-earths-2025-10-abroad"]
-    assert e.effect == "licence"
+    assert e.effect == "licence" and e.certainty == "scheduled_unconfirmed"
 
 
 def test_extraterritorial_rule_ignores_content_below_one_permille(reg: Registry) -> None:
@@ -187,7 +229,8 @@ def test_extraterritorial_rule_ignores_content_below_one_permille(reg: Registry)
 def test_battery_items_are_suspended_with_the_october_package(reg: Registry) -> None:
     cell = Item(hs_code="850760")
     assert "cn-batteries-2025-10" not in effects(reg, "2025-11-20", cell, "CN", "DE")
-    assert "cn-batteries-2025-10" in effects(reg, "2026-11-10", cell, "CN", "DE")
+    after = effects(reg, "2026-11-10", cell, "CN", "DE")["cn-batteries-2025-10"]
+    assert after.certainty == "scheduled_unconfirmed"
 
 
 # -- Nexperia --------------------------------------------------------------------------
@@ -217,7 +260,7 @@ def test_automotive_exports_are_exempt_from_november(reg: Registry) -> None:
     assert e.effect == "exempt"
     assert e.carve_out == "cn-nexperia-civilian-exemptions"
     assert e.event == "cn-nexperia-exempt-2025-11-09"
-    assert e.sources == ("xinhua-2025-11-09",)
+    assert e.sources == ("xinhua-2025-11-09", "nineatlas-2025-11-09", "newsaz-2025-12-19-nexperia")
 
 
 def test_without_a_sector_the_nexperia_ban_still_applies(reg: Registry) -> None:
@@ -321,7 +364,11 @@ def test_eda_halt_was_unknown_before_it_was_reported(reg: Registry) -> None:
 
 def test_timeline_for_dysprosium_lists_april_regime_and_abroad_rule(reg: Registry) -> None:
     ids = {t.measure_id for t in reg.timeline(element="Dy")}
-    assert ids == {"cn-rare-earths-2025-04", "cn-rare-earths-2025-10-abroad"}
+    assert ids == {
+        "cn-rare-earths-2025-04",
+        "cn-rare-earths-2025-10-abroad",
+        "cn-rare-earths-2025-10-reexport",
+    }
 
 
 def test_timeline_is_in_date_order(reg: Registry) -> None:

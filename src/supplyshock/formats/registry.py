@@ -26,8 +26,27 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 
+REGISTRY_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def registry_paths(*paths: str | FsPath) -> list[FsPath]:
+    """Files to read: a directory stands for its registry files (not its subfolders), sorted.
+
+    The built-in registry is split across files that cite each other's sources, so it only
+    validates as a whole: ``supplyshock validate DIR --kind registry``.
+    """
+    out: list[FsPath] = []
+    for p in map(FsPath, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix in REGISTRY_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
 def load_registry(*paths: str | FsPath) -> c.Registry:
-    """Read one or more registry files (their sections are concatenated) and validate them."""
+    """Read one or more registry files or directories (sections are joined) and validate them."""
+    paths = tuple(registry_paths(*paths))
     merged: dict[str, list[Any]] = {k: [] for k in SECTIONS}
     lines = LineMap(default_file=str(paths[0]) if paths else "<input>")
     problems: list[Problem] = []
