@@ -28,7 +28,11 @@ from tests.e2e.conftest import API, api_settings, bearer, operator_token
 # one test per operation), so the app exists from then on; its database is made in a fixture.
 _DB_DIR = tempfile.TemporaryDirectory(prefix="supplyshock-fuzz-")
 APP = create_app(
-    api_settings(f"sqlite:///{Path(_DB_DIR.name) / 'api.db'}", rate_limit_per_minute=1_000_000)
+    api_settings(
+        f"sqlite:///{Path(_DB_DIR.name) / 'api.db'}",
+        rate_limit_per_minute=1_000_000,
+        job_workers=0,  # fuzzed jobs are queued and checked, never run (they may be 100k draws)
+    )
 )
 schema = schemathesis.openapi.from_asgi(f"{API}/openapi.json", APP)
 

@@ -15,7 +15,6 @@ from supplyshock.api.app import create_app
 from supplyshock.data import builtin_registry
 from supplyshock.settings import Settings
 from supplyshock.web.demo import DemoSeed, demo_app, seed_demo
-from supplyshock.web.jobs import Job
 from tests.e2e.conftest_web import (  # noqa: F401  (fixtures, used as arguments)
     browser_client,
     demo,
@@ -268,7 +267,7 @@ def test_offer_and_need_match_and_contacts_show_only_after_both_accept(
 def test_member_amends_and_withdraws_a_listing(browser_client: TestClient, demo: DemoSeed) -> None:
     sign_in(browser_client, token_of(demo, 2))
     res = browser_client.post(
-        "/exchange/listings", data=listing_form(demo.crisis_id, part_number="AMEND-1")
+        "/exchange/listings", data=listing_form(demo.crisis_id, part_number="PMV20XN")
     )
     listing_id = notice(res.text).split()[1]
     form = browser_client.get(f"/exchange/listings/{listing_id}")
@@ -293,10 +292,11 @@ def test_board_marks_cells_with_too_few_members_as_suppressed(
 ) -> None:
     sign_in(browser_client, token_of(demo, 2))
     browser_client.post(
-        "/exchange/listings", data=listing_form(demo.crisis_id, kind="need", part_number="LONE-1")
+        "/exchange/listings",
+        data=listing_form(demo.crisis_id, kind="need", part_number="BZX84-C5V1"),
     )
     html = browser_client.get("/exchange/board", params={"crisis": demo.crisis_id}).text
-    row = re.search(r"<tr><td>[^<]*</td><td>LONE-1.*?</tr>", html, re.S)
+    row = re.search(r"<tr><td>[^<]*</td><td>BZX84-C5V1.*?</tr>", html, re.S)
     assert row, html
     assert "suppressed (min_members)" in row.group(0)
     assert "Demo Distributor Hansa" not in html
@@ -353,27 +353,40 @@ def test_demo_seed_reuses_members_and_issues_working_tokens(
 
 
 def test_a_running_job_shows_a_progress_bar_that_the_page_polls(
-    web_app: FastAPI, web_client: TestClient
+    web_app: FastAPI, browser_client: TestClient, demo: DemoSeed
 ) -> None:
-    import threading
+    # A job some worker is running (its heartbeat fresh), 3 of 10 steps done, owned by the
+    # signed-in member: the page shows a bar at 3 / 10 = 0.3 and polls it.
+    from supplyshock.exchange.members import authenticate
+    from supplyshock.jobs.records import now, owner_of
+    from supplyshock.store.db import UnitOfWork
+    from supplyshock.store.models import JobRecord
 
-    release, started = threading.Event(), threading.Event()
-
-    def work(job: Job) -> None:
-        job.progress(3, 10)
-        started.set()
-        release.wait(30)
-
-    job = web_app.state.web_jobs.submit("held open by the test", work)
-    try:
-        assert started.wait(30)
-        status = web_client.get(f"/survival/jobs/{job.id}").json()
-        assert status["state"] == "running" and status["fraction"] == 0.3
-        html = web_client.get("/survival", params={"job": job.id}).text
-        assert f'data-job="{job.id}"' in html and "<progress" in html
-        assert 'id="mc-table"' not in html
-    finally:
-        release.set()
+    with UnitOfWork(web_app.state.session_factory) as uow:
+        owner = owner_of(authenticate(token_of(demo, 0), session=uow.session))
+        job = JobRecord(
+            kind="montecarlo",
+            owner=owner,
+            state="running",
+            params={"scenario": "auto-2025", "assumptions": "baseline", "runs": 40, "seed": 0},
+            done=3,
+            total=10,
+            cancel_requested=False,
+            worker="elsewhere/0",
+            started_at=now(),
+            heartbeat_at=now(),
+        )
+        uow.session.add(job)
+        uow.commit()
+    sign_in(browser_client, token_of(demo, 0))
+    status = browser_client.get(f"/survival/jobs/{job.id}").json()
+    assert status["state"] == "running" and status["fraction"] == 0.3
+    html = browser_client.get("/survival", params={"job": job.id}).text
+    assert f'data-job="{job.id}"' in html and "<progress" in html
+    assert 'id="mc-table"' not in html
+    # Someone else (here: nobody signed in) cannot see it.
+    with TestClient(web_app) as stranger:
+        assert stranger.get(f"/survival/jobs/{job.id}").status_code == 404
 
 
 def test_signed_in_pages_count_against_the_token_rate_limit(

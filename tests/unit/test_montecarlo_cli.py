@@ -92,5 +92,5 @@ def test_bad_assumptions_file_exits_with_located_problems(tmp_path: Path) -> Non
     ],
 )
 def test_bad_options_fail_cleanly(args: list[str], message: str) -> None:
-    out = runner.invoke(app, ["simulate", "--runs", "5", *args])
+    out = runner.invoke(app, ["simulate", "--runs", "10", *args])
     assert out.exit_code != 0 and message in out.output and "Traceback" not in out.output

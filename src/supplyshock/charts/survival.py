@@ -1,5 +1,8 @@
 """The TTS-vs-TTR risk picture: one point per node, the diagonal TTS = TTR, at-risk nodes in red.
 
+Drawn by the rules of :func:`_points` for every output: the web page and the HTML file use the
+same :func:`figure`, the SVG the same points and axis.
+
 HTML is drawn with Plotly (the script is embedded, so the file works offline); SVG is written
 by hand, so it needs nothing. PNG would need Plotly's static-image engine (kaleido), which is
 not a dependency, so asking for one is an error that says so.
@@ -11,6 +14,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from supplyshock.analysis.survival.sweep import NodeRisk
 
@@ -45,7 +49,9 @@ def write_plot(rows: Sequence[NodeRisk], path: str | Path, title: str = "Time to
     return p
 
 
-def _html(rows: Sequence[NodeRisk], title: str) -> str:
+def figure(rows: Sequence[NodeRisk], title: str = "Time to survive vs time to recover") -> Any:
+    """The Plotly figure (the web page's and the HTML file's): one point per node with a TTR,
+    an infinite TTS drawn at the top edge, at-risk nodes (TTS < TTR) in red, size by REI."""
     import plotly.graph_objects as go
 
     pts, top = _points(rows)
@@ -73,7 +79,11 @@ def _html(rows: Sequence[NodeRisk], title: str) -> str:
         xaxis_range=[0, top],
         yaxis_range=[0, top * 1.02],
     )
-    return str(fig.to_html(include_plotlyjs=True, full_html=True))
+    return fig
+
+
+def _html(rows: Sequence[NodeRisk], title: str) -> str:
+    return str(figure(rows, title).to_html(include_plotlyjs=True, full_html=True))
 
 
 def _label(r: NodeRisk) -> str:

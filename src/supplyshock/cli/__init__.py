@@ -8,6 +8,7 @@ from __future__ import annotations
 # Command modules register themselves on import; order sets the order in --help.
 from supplyshock.cli import exchange as _exchange  # noqa: E402,F401  (db, members, tokens, audit)
 from supplyshock.cli import exposure as _exposure  # noqa: E402,F401  (exposure)
+from supplyshock.cli import jobs as _jobs  # noqa: E402,F401  (jobs show/work)
 from supplyshock.cli import network as _network  # noqa: E402,F401  (schema, validate)
 from supplyshock.cli import registry as _registry  # noqa: E402,F401  (timeline, check)
 from supplyshock.cli import run as _run  # noqa: E402,F401  (run)

@@ -6,15 +6,19 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 
 from supplyshock.domain.problems import ProblemReport
+from supplyshock.exchange.errors import ExchangeError
+from supplyshock.services._json import to_jsonable
+from supplyshock.services.errors import InvalidRequest
 
 app = typer.Typer(
     name="supplyshock",
@@ -25,6 +29,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+M = TypeVar("M", bound=BaseModel)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -49,6 +54,26 @@ def problems_exit() -> Iterator[None]:
         report_problems(rep)
     except KeyError as e:
         fail(str(e.args[0]) if e.args else str(e))
+    except InvalidRequest as e:  # a service's refusal, under the option that set the field
+        fail(f"--{e.field.replace('_', '-')}: {e.detail}")
+    except ExchangeError as e:
+        fail(e.message)
+
+
+def request_of(model: type[M], options: Mapping[str, str], **values: Any) -> M:
+    """A service request from command-line values; every bound violated is reported at once,
+    each under its option (``options`` maps a request field to its option name)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else ""
+            option = options.get(name, f"--{name.replace('_', '-')}")
+            lines.append(f"{option}: {str(err['msg']).removeprefix('Value error, ')}")
+        fail("; ".join(lines))
 
 
 def parse_date(value: str | None, name: str = "date") -> date | None:
@@ -58,27 +83,6 @@ def parse_date(value: str | None, name: str = "date") -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"--{name}: {value!r} is not a date (expected YYYY-MM-DD)")
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, pydantic models, dates and tuples into JSON-ready data."""
-    from dataclasses import asdict, is_dataclass
-
-    from pydantic import BaseModel
-
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, float) and obj == float("inf"):
-        return None
-    return obj
 
 
 def emit_json(obj: Any) -> None:

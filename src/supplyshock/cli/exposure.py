@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from supplyshock.analysis.exposure import ExposurePath, ExposureReport, Hop, exposure
+from supplyshock.analysis.exposure import ExposurePath, ExposureReport, Hop
 from supplyshock.cli._common import app, checked, console, emit_csv, emit_json, fail, parse_date
 from supplyshock.data import load_registry_arg
 from supplyshock.domain.controls import Effect
@@ -60,16 +60,21 @@ def exposure_cmd(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per path hop.")] = False,
 ) -> None:
     """Measures reaching each plant's products, the paths tier by tier, share at risk, cover."""
-    from supplyshock.data import load_network_arg
+    from supplyshock.services.exposure import exposure_report
 
     if as_json and as_csv:
         fail("choose one of --json and --csv")
     day = parse_date(on, "date")
     known = parse_date(as_of, "as-of")
     assert day is not None
-    net = load_network_arg(scenario)
-    reg = load_registry_arg(registry)
-    report = exposure(net, reg, day, as_of=known, plant=plant)
+    report = exposure_report(
+        scenario=scenario,
+        on=day,
+        as_of=known,
+        plant=plant,
+        registry=load_registry_arg(registry),
+        allow_files=True,
+    )
     if as_json:
         emit_json(report)
     elif as_csv:

@@ -12,14 +12,10 @@ from rich.table import Table
 
 from supplyshock.cli._common import app, checked, console, emit_csv, emit_json, fail, parse_date
 from supplyshock.data import load_registry_arg
-from supplyshock.domain.codes import (
-    check_country,
-    check_element,
-    check_hs_code,
-    check_hs_prefix,
-    normalise_hs,
-)
+from supplyshock.domain.codes import check_country, check_element, check_hs_prefix
 from supplyshock.domain.controls import Effect, Item, Registry, TimelineEntry
+from supplyshock.services import registry as service
+from supplyshock.services.registry import NotInForce, item_hs
 
 MEASURE_KINDS = ("ban", "licence", "quota", "tariff")
 
@@ -50,14 +46,10 @@ def _element(value: str, option: str = "--element") -> str:
 
 
 def _item_hs(value: str | None) -> str | None:
-    """A shipment's HS code; national 8- or 10-digit tariff lines are cut to their HS6 root."""
     if value is None:
         return None
-    norm = normalise_hs(value)
-    if norm.isdigit() and len(norm) in (8, 10):
-        norm = norm[:6]
     try:
-        return check_hs_code(norm)
+        return item_hs(value)
     except ValueError:
         fail(f"--hs: malformed HS code {value!r}: expected 6 digits (or 8/10), e.g. 850511")
 
@@ -127,9 +119,14 @@ def timeline(
     d0, d1 = parse_date(start, "from"), parse_date(end, "to")
     if d0 and d1 and d1 < d0:
         fail(f"--to {d1} is before --from {d0}")
-    reg = load_registry_arg(registry)
-    entries = reg.timeline(
-        start=d0, end=d1, issuer=issuer, kind=kind, element=el, hs_code=hs_prefix
+    entries = service.timeline(
+        load_registry_arg(registry),
+        start=d0,
+        end=d1,
+        issuer=issuer,
+        kind=kind,
+        element=el,
+        hs_code=hs_prefix,
     )
     if as_json:
         emit_json(entries)
@@ -248,8 +245,10 @@ def check(
     orig = _country(origin, "--origin")
     dest = _country(destination, "--destination")
     reg = load_registry_arg(registry)
-    found = reg.in_force(day, item, orig, dest, sector, as_of=known)
-    pending = _not_in_force(reg, day, known, item, orig, dest)
+    answer = service.check_shipment(
+        reg, on=day, item=item, origin=orig, destination=dest, sector=sector, as_of=known
+    )
+    found, pending = answer.effects, answer.not_in_force
     if as_json:
         emit_json(
             {
@@ -267,40 +266,6 @@ def check(
         )
         return
     _print_check(reg, day, orig, dest, found, pending)
-
-
-def _not_in_force(
-    reg: Registry,
-    day: date,
-    as_of: date | None,
-    item: Item,
-    origin: str | None,
-    destination: str | None,
-) -> list[dict[str, Any]]:
-    """Measures that would reach the shipment but do not apply that day (announced, suspended).
-
-    A risk manager wants to see these: an announced start date or a suspension's end is a
-    date their plan depends on.
-    """
-    out: list[dict[str, Any]] = []
-    for m in reg.measures:
-        st = reg.state(m, day, as_of)
-        if st.status not in ("announced", "suspended") or st.scope is None:
-            continue
-        if st.destinations is None or not st.destinations.contains(destination):
-            continue
-        if not m.origins.contains(origin) or not st.scope.reached_by(item):
-            continue
-        out.append(
-            {
-                "measure_id": m.id,
-                "title": m.title,
-                "status": st.status,
-                "suspended_until": st.suspended_until,
-                "event": st.last_event.id if st.last_event else None,
-            }
-        )
-    return out
 
 
 def _effect_json(reg: Registry, e: Effect) -> dict[str, Any]:
@@ -325,7 +290,7 @@ def _print_check(
     origin: str | None,
     dest: str | None,
     found: list[Effect],
-    pending: list[dict[str, Any]],
+    pending: list[NotInForce],
 ) -> None:
     head = f"{origin} → {dest} on {day.isoformat()}"
     if not found:
@@ -347,9 +312,19 @@ def _print_check(
                 "\n".join(_source_line(reg, s) for s in e.sources),
             )
         console.print(table)
+    for e in found:
+        if e.uncertainty:
+            console.print(f"  [yellow]unconfirmed[/] {e.measure_id}: {e.uncertainty}")
     for p in pending:
-        until = f" until {p['suspended_until']}" if p["suspended_until"] else ""
-        console.print(f"  also on record, not applying: {p['measure_id']} ({p['status']}{until})")
+        until = f" until {p.suspended_until}" if p.suspended_until else ""
+        doubt = ", scheduled, unconfirmed" if p.certainty == "scheduled_unconfirmed" else ""
+        console.print(f"  also on record, not applying: {p.measure_id} ({p.status}{until}{doubt})")
+        if p.uncertainty:
+            console.print(f"    {p.uncertainty}")
+    warned = {e.measure_id: e.staleness_warning for e in found if e.staleness_warning}
+    warned.update({p.measure_id: p.staleness_warning for p in pending if p.staleness_warning})
+    for mid, warning in warned.items():
+        console.print(f"  [yellow]stale[/] {mid}: {warning}")
 
 
 def _source_line(reg: Registry, source_id: str) -> str:

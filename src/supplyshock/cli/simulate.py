@@ -1,4 +1,8 @@
-"""``supplyshock simulate``: Monte Carlo of export-control futures, per plant and product."""
+"""``supplyshock simulate``: Monte Carlo of export-control futures, per plant and product.
+
+Parses options into a :class:`MonteCarloRequest` (the limits are the API's), calls the service
+(or queues the same request as a job with ``--detach``) and renders the result.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from supplyshock.cli._common import app, checked, console, emit_csv, emit_json, fail
+from supplyshock.cli._common import (
+    app,
+    checked,
+    console,
+    emit_csv,
+    emit_json,
+    err_console,
+    fail,
+    request_of,
+)
+from supplyshock.services import limits
+from supplyshock.services.montecarlo import Scenarios
+from supplyshock.services.requests import MonteCarloRequest
 
 CSV_HEADER = (
     "scenario",
@@ -79,6 +95,14 @@ def simulate_cmd(
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the JSON Schema of assumptions files.")
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--detach",
+            help="Run here and print the result, or queue a job in the database and print "
+            "its id (built-in scenario and sets only; see `supplyshock jobs`).",
+        ),
+    ] = True,
 ) -> None:
     """Draw futures of the measures in force: when does each line stop, and with what odds."""
     from supplyshock.analysis.montecarlo import assumptions as am
@@ -86,14 +110,41 @@ def simulate_cmd(
     if schema:
         typer.echo(json.dumps(am.schema(), indent=2))
         return
+    _check_outputs(as_json, as_csv, plot, workers)
+    req = request_of(
+        MonteCarloRequest,
+        {"assumptions": "--assumptions", "compare": "--compare"},
+        scenario=scenario,
+        assumptions=assumptions,
+        compare=compare or [],
+        runs=runs,
+        seed=seed,
+        horizon=horizon,
+    )
+    if not wait:
+        if registry:
+            fail("--detach: a queued job uses the built-in registry; drop --registry")
+        from supplyshock.cli.jobs import detach
+
+        detach("montecarlo", req.model_dump(mode="json"))
+        return
+    out = _run(req, registry, workers, dask, plot is not None, quiet=as_json or as_csv)
+    if plot is not None and out.first is not None:
+        _write_plot(plot, out, quiet=as_json or as_csv)
+    if as_json:
+        emit_json(out.document())
+    elif as_csv:
+        emit_csv(CSV_HEADER, [row for s in out.summaries for row in csv_rows(s)])
+    else:
+        for s in out.summaries:
+            show(s)
+
+
+def _check_outputs(as_json: bool, as_csv: bool, plot: Path | None, workers: int) -> None:
     if as_json and as_csv:
         fail("choose one of --json and --csv")
-    if runs < 1:
-        fail("--runs must be at least 1")
-    if horizon is not None and not 1 <= horizon <= 3650:
-        fail("--horizon must be between 1 and 3650 days")
-    if workers < 1:
-        fail("--workers must be at least 1")
+    if not 1 <= workers <= limits.MAX_WORKERS:
+        fail(f"--workers must be between 1 and {limits.MAX_WORKERS}")
     if plot is not None and plot.suffix.lower() not in (".html", ".htm", ".svg"):
         if plot.suffix.lower() == ".png":
             fail(
@@ -101,64 +152,67 @@ def simulate_cmd(
                 "write .html (interactive, works offline) or .svg instead"
             )
         fail(f"--plot: unknown picture format {plot.suffix or '(none)'!r}: use .html or .svg")
-    from supplyshock.analysis.montecarlo.engine import simulate
-    from supplyshock.analysis.montecarlo.model import compile_model
-    from supplyshock.analysis.montecarlo.results import SimResult, Summary
-    from supplyshock.data import load_network_arg, load_registry_arg
 
-    net = load_network_arg(scenario)
+
+def _run(
+    req: MonteCarloRequest,
+    registry: list[Path] | None,
+    workers: int,
+    dask: bool,
+    keep_traces: bool,
+    *,
+    quiet: bool,
+) -> Scenarios:
+    """The service, with a progress bar (or, on Dask, a spinner) unless output is a document."""
+    from contextlib import nullcontext
+
+    from supplyshock.data import load_registry_arg
+    from supplyshock.services.montecarlo import run_scenarios
+    from supplyshock.settings import get_settings
+
     reg = load_registry_arg(registry)
-    sets = [am.load_assumptions_arg(v, scenario, net, reg) for v in [assumptions, *(compare or [])]]
-    if horizon is not None:
-        sets = [a.model_copy(update={"horizon_days": horizon}) for a in sets]
-    quiet = as_json or as_csv
-    summaries: list[Summary] = []
-    first: SimResult | None = None
     if dask:
-        from contextlib import nullcontext
-
-        from supplyshock.analysis.montecarlo.sweep import sweep
-
+        # The address comes from the one settings object, passed down explicitly; None
+        # starts a LocalCluster for this run.
+        scheduler = get_settings().dask_scheduler or ""
         with nullcontext() if quiet else console.status("running on Dask"):
-            summaries = sweep(net, reg, sets, runs=runs, seed=seed)
-        if plot is not None:
-            first = simulate(compile_model(net, reg, sets[0]), min(runs, 2000), seed=seed)
-    else:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            disable=quiet,
-        ) as bar:
-            for a in sets:
-                task = bar.add_task(f"{a.name}: {runs} draws x {a.horizon_days} days", total=1)
-                model = compile_model(net, reg, a)
+            return run_scenarios(
+                req, registry=reg, allow_files=True, scheduler=scheduler, keep_traces=keep_traces
+            )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task(f"{len(req.sets())} set(s) x {req.runs} draws", total=1)
 
-                def step(done: int, total: int, task: TaskID = task) -> None:
-                    bar.update(task, completed=done, total=total)
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
 
-                res = simulate(model, runs, seed=seed, workers=workers, progress=step)
-                first = first or res
-                summaries.append(res.summary())
-    if plot is not None and first is not None:
-        from supplyshock.charts.montecarlo import PlotError, write_plot
+        return run_scenarios(
+            req,
+            registry=reg,
+            allow_files=True,
+            workers=workers,
+            keep_traces=keep_traces,
+            progress=step,
+        )
 
-        try:
-            write_plot(plot, first, summaries if len(summaries) > 1 else ())
-        except (PlotError, OSError) as e:
-            fail(f"--plot: {e}")
-        if not quiet:
-            console.print(f"pictures written to {plot}")
-    if as_json:
-        emit_json({"scenarios": summaries})
-    elif as_csv:
-        emit_csv(CSV_HEADER, [row for s in summaries for row in csv_rows(s)])
-    else:
-        for s in summaries:
-            show(s)
+
+def _write_plot(plot: Path, out: Scenarios, *, quiet: bool) -> None:
+    from supplyshock.charts.montecarlo import PlotError, write_plot
+
+    assert out.first is not None
+    try:
+        write_plot(plot, out.first, out.summaries if len(out.summaries) > 1 else ())
+    except (PlotError, OSError) as e:
+        fail(f"--plot: {e}")
+    if not quiet:
+        err_console.print(f"pictures written to {plot}")
 
 
 def _q(x: float | None) -> object:

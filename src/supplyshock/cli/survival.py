@@ -1,15 +1,20 @@
-"""``supplyshock survival``: time to survive vs time to recover, impact and REI per node."""
+"""``supplyshock survival``: time to survive vs time to recover, impact and REI per node.
+
+Parses options into a :class:`SurvivalRequest`, calls the service (or queues the same request as
+a job with ``--detach``), renders the table, JSON, CSV or picture.
+"""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from supplyshock.analysis.survival.sweep import NodeRisk
 from supplyshock.cli._common import (
     app,
     checked,
@@ -19,7 +24,10 @@ from supplyshock.cli._common import (
     err_console,
     fail,
     parse_date,
+    request_of,
 )
+from supplyshock.services.requests import MeasureSurvivalRequest, SurvivalRequest
+from supplyshock.services.survival import SurvivalTable
 
 CSV_HEADER = (
     "rank",
@@ -45,6 +53,9 @@ def _days(x: float | None, beyond: bool = False) -> str:
 
 def _num(x: float | None, fmt: str = ",.0f") -> str:
     return "" if x is None else format(x, fmt)
+
+
+OPTIONS = {"only": "--only", "default_ttr": "--default-ttr", "horizon": "--horizon"}
 
 
 @app.command("survival")
@@ -89,14 +100,52 @@ def survival_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--detach",
+            help="Run here and print the result, or queue a job in the database and print "
+            "its id (built-in scenarios only; see `supplyshock jobs`).",
+        ),
+    ] = True,
 ) -> None:
     """Rank nodes by risk exposure index: TTS, TTR, lost units and margin if down for TTR."""
-    from supplyshock.data import load_network_arg
-
-    if as_json and as_csv:
-        fail("choose one of --json and --csv")
+    _check_outputs(as_json, as_csv, plot)
+    if measure is not None:
+        _by_measure(scenario, measure, on, days, registry, as_json, as_csv)
+        return
+    if on is not None:
+        fail("--date goes with --measure")
     if level not in ("node", "site"):
         fail(f"--level: {level!r} is not 'node' or 'site'")
+    req = request_of(
+        SurvivalRequest,
+        OPTIONS,
+        scenario=scenario,
+        level=level,
+        only=only,
+        default_ttr=default_ttr,
+        horizon=horizon,
+    )
+    if not wait:
+        from supplyshock.cli.jobs import detach
+
+        detach("survival", req.model_dump(mode="json"))
+        return
+    table = _run(req, workers, scheduler, quiet=as_json or as_csv)
+    if plot is not None:
+        _write_plot(table, plot)
+    if as_json:
+        emit_json(table.document())
+    elif as_csv:
+        emit_csv(CSV_HEADER, _csv_rows(table.rows))
+    else:
+        _print_table(table, top)
+
+
+def _check_outputs(as_json: bool, as_csv: bool, plot: Path | None) -> None:
+    if as_json and as_csv:
+        fail("choose one of --json and --csv")
     if plot is not None and plot.suffix.lower() not in (".html", ".svg"):
         if plot.suffix.lower() == ".png":
             fail(
@@ -104,110 +153,68 @@ def survival_cmd(
                 "engine), which is not installed; use .html or .svg"
             )
         fail(f"--plot: unknown picture format {plot.suffix!r}; use .html or .svg")
-    net = load_network_arg(scenario)
-    problems = net.problems()
-    if problems:
-        from supplyshock.domain.problems import ProblemReport
 
-        raise ProblemReport(problems)
-    if measure is not None:
-        _by_measure(net, measure, on, days, registry, as_json, as_csv)
-        return
-    if on is not None:
-        fail("--date goes with --measure")
 
-    from supplyshock.analysis.survival.model import build_model
-    from supplyshock.analysis.survival.sweep import (
-        default_horizon,
-        disruptions,
-        risk_table,
-        solve_all,
-    )
+def _run(
+    req: SurvivalRequest, workers: int, scheduler: str | None, *, quiet: bool
+) -> SurvivalTable:
+    """The service, with a progress bar on stderr for sweeps long enough to want one."""
+    from supplyshock.services.scenarios import checked_network
+    from supplyshock.services.survival import rank_survival
 
-    model = build_model(net)
-    items = disruptions(model, "site" if level == "site" else "node", only)
-    if default_ttr is not None:
-        items = [(d, default_ttr if ttr is None else ttr) for d, ttr in items]
-    h = default_horizon(items) if horizon is None else (None if horizon <= 0 else horizon)
-    import os
-
-    n_workers = workers if workers > 0 else (os.cpu_count() or 1)
-    quiet = as_json or as_csv or len(items) < 200
+    net = checked_network(req.scenario, allow_files=True)
     with Progress(
-        TextColumn("disrupting {task.total} {task.fields[what]}"),
+        TextColumn("disrupting {task.total} " + f"{req.level}s"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeRemainingColumn(),
         console=err_console,
         disable=quiet,
+        transient=True,
     ) as bar:
-        task = bar.add_task("sweep", total=len(items), what=f"{level}s")
+        task = bar.add_task("sweep", total=None)
 
         def step(done: int, total: int) -> None:
-            bar.update(task, completed=done)
+            bar.update(task, completed=done, total=total)
 
-        outcomes = solve_all(
-            model, items, workers=n_workers, scheduler=scheduler, progress=step, horizon=h
-        )
-    rows = risk_table(model, items, outcomes)
-    if plot is not None:
-        from supplyshock.charts.survival import write_plot
+        return rank_survival(req, network=net, workers=workers, scheduler=scheduler, progress=step)
 
-        write_plot(rows, plot, title=f"Time to survive vs time to recover — {net.meta.name}")
-        err_console.print(f"picture written to {plot}")
-    if as_json:
-        emit_json(
-            {
-                "network": net.meta.name,
-                "level": level,
-                "horizon_days": h,
-                "nodes": [
-                    {
-                        "rank": i,
-                        "site": r.site,
-                        "part": r.part,
-                        "tts_days": None if math.isinf(r.tts) else r.tts,
-                        "tts_unbounded": math.isinf(r.tts),
-                        "tts_beyond_horizon": r.beyond_horizon,
-                        "ttr_days": r.ttr,
-                        "lost_units": r.lost_units,
-                        "lost_margin": r.lost_margin,
-                        "rei": r.rei,
-                        "at_risk": r.at_risk,
-                    }
-                    for i, r in enumerate(rows, start=1)
-                ],
-            }
-        )
-        return
-    if as_csv:
-        emit_csv(
-            CSV_HEADER,
-            [
-                [
-                    i,
-                    r.site,
-                    r.part or "",
-                    "inf" if math.isinf(r.tts) else f"{r.tts:.6g}",
-                    r.beyond_horizon,
-                    "" if r.ttr is None else f"{r.ttr:g}",
-                    "" if r.lost_units is None else f"{r.lost_units:.6g}",
-                    "" if r.lost_margin is None else f"{r.lost_margin:.6g}",
-                    "" if r.rei is None else f"{r.rei:.4f}",
-                    r.at_risk,
-                ]
-                for i, r in enumerate(rows, start=1)
-            ],
-        )
-        return
+
+def _write_plot(table: SurvivalTable, plot: Path) -> None:
+    from supplyshock.charts.survival import write_plot
+
+    write_plot(table.rows, plot, title=f"Time to survive vs time to recover — {table.network}")
+    err_console.print(f"picture written to {plot}")
+
+
+def _csv_rows(rows: list[NodeRisk]) -> list[list[object]]:
+    return [
+        [
+            i,
+            r.site,
+            r.part or "",
+            "inf" if math.isinf(r.tts) else f"{r.tts:.6g}",
+            r.beyond_horizon,
+            "" if r.ttr is None else f"{r.ttr:g}",
+            "" if r.lost_units is None else f"{r.lost_units:.6g}",
+            "" if r.lost_margin is None else f"{r.lost_margin:.6g}",
+            "" if r.rei is None else f"{r.rei:.4f}",
+            r.at_risk,
+        ]
+        for i, r in enumerate(rows, start=1)
+    ]
+
+
+def _print_table(t: SurvivalTable, top: int) -> None:
+    rows, h = t.rows, t.horizon_days
     at_risk = sum(r.at_risk for r in rows)
     table = Table(
-        title=f"Risk exposure — {net.meta.name}: {len(rows)} {level}s, {at_risk} with TTS < TTR",
+        title=f"Risk exposure — {t.network}: {len(rows)} {t.level}s, {at_risk} with TTS < TTR",
         caption=None if h is None else f"TTS past {h:g} days shown as ≥{h:g} unless unbounded",
     )
     for col, justify in (
         ("#", "right"),
-        (level, "left"),
+        (t.level, "left"),
         ("TTS d", "right"),
         ("TTR d", "right"),
         ("lost units", "right"),
@@ -217,7 +224,6 @@ def survival_cmd(
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     shown = rows if top <= 0 else rows[:top]
     for i, r in enumerate(shown, start=1):
-        style = "bold red" if r.at_risk else None
         table.add_row(
             str(i),
             r.label,
@@ -226,13 +232,13 @@ def survival_cmd(
             _num(r.lost_units),
             _num(r.lost_margin),
             _num(r.rei, ".3f"),
-            style=style,
+            style="bold red" if r.at_risk else None,
         )
     console.print(table)
 
 
 def _by_measure(
-    net: object,
+    scenario: str,
     measure: str,
     on: str | None,
     days: float,
@@ -240,73 +246,53 @@ def _by_measure(
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    from supplyshock.analysis.survival.measure import lanes_blocked_by, survival_by_measure
     from supplyshock.data import load_registry_arg
-    from supplyshock.domain.network import Network
+    from supplyshock.services.survival import survival_by_measure
 
-    assert isinstance(net, Network)
     if on is None:
         fail("--measure needs --date")
     day = parse_date(on, "date")
-    assert day is not None
-    reg = load_registry_arg(registry)
-    try:
-        reg.measure(measure)
-    except KeyError:
-        fail(f"--measure: unknown measure {measure!r}")
-    blocked = lanes_blocked_by(net, reg, measure, day)
-    res = survival_by_measure(net, blocked, horizon_days=days)
+    req = request_of(
+        MeasureSurvivalRequest, {}, scenario=scenario, measure=measure, date=day, days=days
+    )
+    doc = survival_by_measure(req, registry=load_registry_arg(registry), allow_files=True)
     if as_json:
-        emit_json(
-            {
-                "measure": measure,
-                "date": day.isoformat(),
-                "blocked_lanes": res.blocked_lanes,
-                "horizon_days": res.horizon_days,
-                "network_tts_days": None if math.isinf(res.network_tts) else res.network_tts,
-                "lost_units": res.lost_units,
-                "lost_margin": res.lost_margin,
-                "plants": [
-                    {
-                        "plant": p.plant,
-                        "tts_days": None if math.isinf(p.tts) else p.tts,
-                        "tts_unbounded": math.isinf(p.tts),
-                        "lost_units": p.lost_units,
-                        "lost_margin": p.lost_margin,
-                    }
-                    for p in res.plants
-                ],
-            }
-        )
-        return
-    if as_csv:
+        emit_json(doc)
+    elif as_csv:
         emit_csv(
             ("plant", "tts_days", "lost_units", "lost_margin"),
             [
                 [
-                    p.plant,
-                    "inf" if math.isinf(p.tts) else f"{p.tts:.6g}",
-                    f"{p.lost_units:.6g}",
-                    f"{p.lost_margin:.6g}",
+                    p["plant"],
+                    "inf" if p["tts_unbounded"] else f"{p['tts_days']:.6g}",
+                    f"{p['lost_units']:.6g}",
+                    f"{p['lost_margin']:.6g}",
                 ]
-                for p in res.plants
+                for p in doc["plants"]
             ],
         )
-        return
+    else:
+        _print_measure(doc)
+
+
+def _print_measure(doc: dict[str, Any]) -> None:
+    tts = math.inf if doc["network_tts_days"] is None else doc["network_tts_days"]
+    days = doc["horizon_days"]
     table = Table(
-        title=f"{measure} on {day}: {len(res.blocked_lanes)} lanes cut; "
-        f"network TTS {_days(res.network_tts)} d; loss over {days:g} days"
+        title=f"{doc['measure']} on {doc['date']}: {len(doc['blocked_lanes'])} lanes cut; "
+        f"network TTS {_days(tts)} d; loss over {days:g} days"
     )
     for col in ("plant", "TTS d", "lost units", "lost margin"):
         table.add_column(col, justify="left" if col == "plant" else "right")
-    for p in res.plants:
+    for p in doc["plants"]:
+        p_tts = math.inf if p["tts_unbounded"] else p["tts_days"]
         table.add_row(
-            p.plant,
-            _days(p.tts),
-            _num(p.lost_units),
-            _num(p.lost_margin),
-            style="bold red" if p.tts < days else None,
+            p["plant"],
+            _days(p_tts),
+            _num(p["lost_units"]),
+            _num(p["lost_margin"]),
+            style="bold red" if p_tts < days else None,
         )
     console.print(table)
-    if not res.blocked_lanes:
+    if not doc["blocked_lanes"]:
         console.print("[green]the measure blocks no lane of this network on that day[/]")

@@ -7,7 +7,6 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from supplyshock.web.common import STATIC_DIR, plotly_js_path
-from supplyshock.web.jobs import JobRunner
 
 PLOTLY_URL = "/assets/plotly.min.js"
 
@@ -16,8 +15,6 @@ def install(app: FastAPI) -> None:
     """Add the web pages, their static files and plotly.js (from the plotly package) to ``app``."""
     from supplyshock.web.analysis_pages import router as analysis_router
     from supplyshock.web.exchange_pages import router as exchange_router
-
-    app.state.web_jobs = JobRunner()
 
     @app.get(PLOTLY_URL, include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import lru_cache
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from supplyshock.data import builtin_network, builtin_registry, scenario_names
 from supplyshock.domain.codes import check_element, check_hs_prefix
 from supplyshock.domain.controls import MeasureKind
+from supplyshock.exchange.errors import NotFound
+from supplyshock.jobs.records import owner_of
+from supplyshock.services import registry as registry_service
+from supplyshock.services.errors import InvalidRequest
+from supplyshock.services.requests import MonteCarloRequest, SurvivalRequest
 from supplyshock.web import charts
+from supplyshock.web import jobs as web_jobs
 from supplyshock.web.common import (
     FormDep,
+    field_errors,
     figure_json,
     principal_from_cookie,
     render,
     unit_of_work,
 )
-from supplyshock.web.jobs import Job, JobRunner
 
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Query(max_length=100)]
-MAX_RUNS = 5000
 
 
 @router.get("/")
@@ -60,7 +67,8 @@ def timeline(
     kinds = list(get_args(MeasureKind))
     if kind and kind not in kinds:
         errors["kind"] = f"choose one of: {', '.join(kinds)}"
-    entries = registry.timeline(
+    entries = registry_service.timeline(
+        registry,
         issuer=issuer.strip() or None,
         kind=kind if kind in kinds else None,
         element=checked["element"],
@@ -89,20 +97,21 @@ def exposure_page(
     scenario: Annotated[str, Query(max_length=64)] = "auto-2025",
     on: Annotated[str, Query(alias="date", max_length=20)] = "",
 ) -> Response:
-    from supplyshock.analysis.exposure import exposure
+    from supplyshock.services.exposure import exposure_report
 
     errors: dict[str, str] = {}
     names = scenario_names()
-    if scenario not in names:
-        errors["scenario"] = f"unknown scenario; built-in: {', '.join(names)}"
     try:
         day = dt.date.fromisoformat(on) if on else dt.date.today()
     except ValueError:
         errors["date"] = "a date as YYYY-MM-DD"
         day = dt.date.today()
     context: dict[str, Any] = {"errors": errors, "form": {"scenario": scenario, "date": on}}
+    try:
+        report = exposure_report(scenario=scenario, on=day)
+    except NotFound as e:
+        errors["scenario"] = e.message
     if not errors:
-        report = exposure(builtin_network(scenario), builtin_registry(), day)
         bars, sankey = charts.exposure_figures(report)
         context.update(report=report, bars=figure_json(bars), sankey=figure_json(sankey))
     context["form"]["date"] = on or day.isoformat()
@@ -115,23 +124,58 @@ def exposure_page(
     )
 
 
-def _runner(request: Request) -> JobRunner:
-    return cast(JobRunner, request.app.state.web_jobs)
-
-
 @lru_cache(maxsize=4)
 def _survival_table(scenario: str) -> tuple[list[Any], str | None, str | None]:
     """The TTS/TTR ranked table and its chart, or why they are not available.
 
-    Cached: the built-in network does not change while the server runs.
+    Cached: the built-in network does not change while the server runs. The same service
+    (and request) as ``supplyshock survival`` and ``POST /api/v1/jobs/survival``.
     """
     try:
-        from supplyshock.analysis.survival import sweep
+        from supplyshock.charts.survival import figure
+        from supplyshock.services.survival import rank_survival
 
-        rows = sorted(sweep(builtin_network(scenario)), key=lambda r: -(r.rei or 0))
-        return rows, figure_json(charts.tts_figure(rows)), None
+        rows = rank_survival(SurvivalRequest(scenario=scenario)).rows
+        return rows, figure_json(figure(rows)), None
     except Exception as exc:  # the survival analysis is optional for this page
         return [], None, f"time-to-survive analysis is not available ({type(exc).__name__}: {exc})"
+
+
+def _owner(request: Request) -> str | None:
+    """The signed-in principal's job owner, or None when nobody is signed in."""
+    with unit_of_work(request) as uow:
+        who = principal_from_cookie(request, uow.session)
+    return None if who is None else owner_of(who)
+
+
+def _survival_page(
+    request: Request,
+    scenario: str,
+    *,
+    job: web_jobs.JobView | None = None,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    from supplyshock.analysis.montecarlo.assumptions import builtin_names
+
+    rows, tts_fig, tts_error = _survival_table(scenario)
+    figures = []
+    if job is not None and job.result is not None:
+        figures = [json.dumps(f).replace("</", "<\\/") for f in job.result.get("figures", [])]
+    return render(
+        request,
+        "survival.html",
+        status_code=422 if errors else 200,
+        scenario=scenario,
+        assumption_sets=builtin_names(scenario),
+        rows=rows[:25],
+        tts_figure=tts_fig,
+        tts_error=tts_error,
+        job=job,
+        mc_figures=figures,
+        errors=errors or {},
+        form=form or {"runs": "500", "seed": "0", "assumptions": "baseline", "compare": ""},
+    )
 
 
 @router.get("/survival")
@@ -140,109 +184,66 @@ def survival(
     scenario: Annotated[str, Query(max_length=64)] = "auto-2025",
     job: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    from supplyshock.analysis.montecarlo.assumptions import builtin_names
-
     if scenario not in scenario_names():
         scenario = "auto-2025"
-    rows, tts_fig, tts_error = _survival_table(scenario)
-    found: Job | None = _runner(request).get(job) if job else None
-    return render(
-        request,
-        "survival.html",
-        scenario=scenario,
-        assumption_sets=builtin_names(scenario),
-        rows=rows[:25],
-        tts_figure=tts_fig,
-        tts_error=tts_error,
-        job=found,
-        errors={},
-        form={"runs": "500", "seed": "0", "assumptions": "baseline", "compare": ""},
-    )
+    found = web_jobs.find(request, _owner(request), job) if job else None
+    return _survival_page(request, scenario, job=found)
 
 
-def _simulate(scenario: str, names: list[str], runs: int, seed: int) -> Any:
-    """The job: one simulation per assumption set; figures for the first, comparison of all."""
+def _montecarlo_request(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form as a checked Monte Carlo request (with figures for the page), or its errors.
 
-    def work(job: Job) -> dict[str, Any]:
-        from supplyshock.analysis.montecarlo.assumptions import load_assumptions_arg
-        from supplyshock.analysis.montecarlo.engine import simulate
-        from supplyshock.analysis.montecarlo.model import compile_model
-        from supplyshock.charts.montecarlo import figures
+    Bounds come from the request model, names from the same check the API applies; both kinds
+    of error are reported together, each next to its field.
+    """
+    from supplyshock.jobs.kinds import check
 
-        network, registry = builtin_network(scenario), builtin_registry()
-        results = []
-        for k, name in enumerate(names):
-            a = load_assumptions_arg(name, scenario, network, registry)
-
-            def step(done: int, total: int, k: int = k) -> None:
-                job.progress(k * total + done, len(names) * total)
-
-            results.append(
-                simulate(compile_model(network, registry, a), runs, seed=seed, progress=step)
-            )
-        summaries = [r.summary() for r in results]
-        figs = figures(results[0], summaries if len(summaries) > 1 else ())
-        return {"figures": [figure_json(f) for f in figs], "summaries": summaries}
-
-    return work
+    data: dict[str, Any] = {
+        "scenario": form.get("scenario", "auto-2025"),
+        "assumptions": form.get("assumptions", ""),
+        "compare": [c for c in form.get("compare", "").split(",") if c],
+        "runs": form.get("runs", ""),
+        "seed": form.get("seed", "0") or "0",
+        "figures": True,
+    }
+    errors: dict[str, str] = {}
+    try:
+        MonteCarloRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+    names = {k: v for k, v in data.items() if k in ("scenario", "assumptions", "compare")}
+    for name in (data["assumptions"], *data["compare"]):
+        try:  # names alone, with valid bounds, so their errors show whatever the bounds say
+            check("montecarlo", {**names, "assumptions": name, "compare": []})
+        except InvalidRequest as e:
+            errors.setdefault("assumptions" if name == data["assumptions"] else "compare", e.detail)
+        except ValidationError:
+            errors.setdefault("assumptions", "choose one of the listed sets")
+    if errors:
+        return {}, errors
+    return check("montecarlo", data), {}
 
 
 @router.post("/survival/run")
 def run_simulation(request: Request, form: FormDep) -> Response:
-    from supplyshock.analysis.montecarlo.assumptions import builtin_names
-
     scenario = form.get("scenario", "auto-2025")
     if scenario not in scenario_names():
-        scenario = "auto-2025"
-    known = builtin_names(scenario)
-    errors: dict[str, str] = {}
-    with unit_of_work(request) as uow:
+        scenario = form["scenario"] = "auto-2025"
+    owner = _owner(request)
+    params, errors = _montecarlo_request(form)
+    if owner is None:
         # Simulations cost CPU: only someone holding a token may start one.
-        if principal_from_cookie(request, uow.session) is None:
-            errors["__all__"] = "sign in (any member or operator token) to run a simulation"
-    base = form.get("assumptions", "")
-    if base not in known:
-        errors["assumptions"] = f"choose one of: {', '.join(known)}"
-    compare = [c for c in form.get("compare", "").split(",") if c and c != base]
-    if any(c not in known for c in compare):
-        errors["compare"] = f"choose among: {', '.join(known)}"
-    runs = seed = 0
-    try:
-        runs = int(form.get("runs", ""))
-        if not 10 <= runs <= MAX_RUNS:
-            raise ValueError
-    except ValueError:
-        errors["runs"] = f"a whole number from 10 to {MAX_RUNS}"
-    try:
-        seed = int(form.get("seed", "0") or "0")
-    except ValueError:
-        errors["seed"] = "a whole number"
+        errors["__all__"] = "sign in (any member or operator token) to run a simulation"
     if errors:
-        rows, tts_fig, tts_error = _survival_table(scenario)
-        return render(
-            request,
-            "survival.html",
-            status_code=422,
-            scenario=scenario,
-            assumption_sets=known,
-            rows=rows[:25],
-            tts_figure=tts_fig,
-            tts_error=tts_error,
-            job=None,
-            errors=errors,
-            form=form,
-        )
-    names = [base, *compare]
-    job = _runner(request).submit(
-        f"{scenario}: {', '.join(names)}, {runs} draws, seed {seed}",
-        _simulate(scenario, names, runs, seed),
-    )
-    return RedirectResponse(f"/survival?scenario={scenario}&job={job.id}", status_code=303)
+        return _survival_page(request, scenario, errors=errors, form=form)
+    assert owner is not None
+    job_id = web_jobs.submit(request, owner, "montecarlo", params)
+    return RedirectResponse(f"/survival?scenario={scenario}&job={job_id}", status_code=303)
 
 
 @router.get("/survival/jobs/{job_id}")
 def job_status(request: Request, job_id: str) -> Response:
-    job = _runner(request).get(job_id)
-    if job is None:
+    found = web_jobs.find(request, _owner(request), job_id[:64])
+    if found is None:
         return JSONResponse({"error": "unknown job"}, status_code=404)
-    return JSONResponse(job.status())
+    return JSONResponse(found.status())

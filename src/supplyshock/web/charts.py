@@ -163,33 +163,4 @@ def exposure_figures(report: ExposureReport) -> tuple[Any, Any]:
     return bars, sankey
 
 
-def tts_figure(rows: Sequence[Any]) -> Any:
-    """TTS against TTR per supply node: below the diagonal are the nodes to act on."""
-    import plotly.graph_objects as go
-
-    finite = [r for r in rows if r.ttr is not None and r.tts != float("inf")]
-    fig = go.Figure(
-        go.Scatter(
-            x=[r.ttr for r in finite],
-            y=[r.tts for r in finite],
-            mode="markers",
-            text=[r.label for r in finite],
-            marker={
-                "size": [8 + 20 * (r.rei or 0) for r in finite],
-                "color": ["#c0392b" if r.at_risk else "#1e8449" for r in finite],
-            },
-            hovertemplate="%{text}<br>TTR %{x:.0f} d, TTS %{y:.0f} d<extra></extra>",
-            name="supply nodes",
-        )
-    )
-    top = max([1.0, *(r.ttr for r in finite), *(r.tts for r in finite)])
-    fig.add_trace(
-        go.Scatter(x=[0, top], y=[0, top], mode="lines", name="TTS = TTR", line={"dash": "dot"})
-    )
-    fig.update_layout(
-        title="Time to survive vs time to recover (red: TTS < TTR, size: REI)",
-        xaxis_title="TTR (days)",
-        yaxis_title="TTS (days)",
-        height=460,
-    )
-    return fig
+# The TTS-vs-TTR picture is supplyshock.charts.survival.figure (one set of rules for all).

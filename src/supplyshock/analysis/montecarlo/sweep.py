@@ -2,8 +2,9 @@
 
 Each scenario is compiled on the caller's side (the registry and network stay there) and its
 picklable :class:`SimModel` is shipped to a worker, which runs the vectorised engine and sends
-back the summary. The cluster is the one at ``settings.dask_scheduler`` when set, else a
-``LocalCluster`` started for the sweep; tests pass their own client. Results are identical to
+back the summary. The cluster is the one at the ``scheduler`` address the caller passes (the
+service layer passes ``settings.dask_scheduler``), else a ``LocalCluster`` started for the sweep;
+tests pass their own client. Nothing here reads settings. Results are identical to
 running :func:`engine.simulate` locally with the same seeds.
 """
 
@@ -53,12 +54,9 @@ def _run(model: SimModel, runs: int, seed: int, chunk: int) -> Summary:
 
 @contextmanager
 def dask_client(address: str | None = None) -> Iterator[Any]:
-    """A client for ``address``, else for ``settings.dask_scheduler``, else a LocalCluster."""
+    """A client for the scheduler at ``address``, else for a LocalCluster started here."""
     from distributed import Client, LocalCluster
 
-    from supplyshock.settings import get_settings
-
-    address = address or get_settings().dask_scheduler
     if address:
         with Client(address) as client:  # type: ignore[no-untyped-call]
             yield client
@@ -79,15 +77,17 @@ def sweep(
     seed: int = 0,
     chunk: int = 256,
     client: Any = None,
+    scheduler: str | None = None,
 ) -> list[Summary]:
     """Summaries of every scenario, computed on a Dask cluster, in the order given.
 
     Every scenario uses the same ``seed`` (common random numbers), so differences between
-    scenarios are not blurred by different draws.
+    scenarios are not blurred by different draws. ``client`` (a ``distributed.Client``) or else
+    ``scheduler`` (an address) says where to run; with neither, a LocalCluster is started.
     """
     models = [compile_model(network, registry, a) for a in scenarios]
     if client is None:
-        with dask_client() as own:
+        with dask_client(scheduler) as own:
             return _submit(own, models, runs, seed, chunk)
     return _submit(client, models, runs, seed, chunk)
 

@@ -13,6 +13,7 @@ from supplyshock.api.routers import (
     crises,
     exposure,
     health,
+    jobs,
     listings,
     matches,
     members,
@@ -31,4 +32,5 @@ ROUTERS: list[APIRouter] = [
     catenax.router,
     registry.router,
     exposure.router,
+    jobs.router,
 ]

@@ -1,4 +1,5 @@
-"""``GET /exposure``: which measures reach each plant of a built-in scenario, and along which paths.
+"""``GET /exposure`` (which measures reach each plant of a built-in scenario, along which paths)
+and ``POST /survival/measure`` (what one measure's cut does to each plant).
 
 Only built-in scenario names are accepted: a path on the server's disk is never read over HTTP.
 """
@@ -6,14 +7,16 @@ Only built-in scenario names are accepted: a path on the server's disk is never 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
-from supplyshock.analysis.exposure import ExposureReport, exposure
+from supplyshock.analysis.exposure import ExposureReport
 from supplyshock.api.deps import PrincipalDep
-from supplyshock.data import builtin_network, builtin_registry, scenario_names
-from supplyshock.exchange.errors import NotFound
+from supplyshock.services.errors import InvalidRequest
+from supplyshock.services.exposure import exposure_report
+from supplyshock.services.requests import MeasureSurvivalRequest
 
 router = APIRouter(tags=["analytics"])
 
@@ -28,10 +31,22 @@ def get_exposure(
     as_of: Annotated[date | None, Query(description="Only what was announced by then.")] = None,
     plant: Annotated[str | None, Query(max_length=64, description="Only this plant.")] = None,
 ) -> ExposureReport:
-    # Checked against the list, not resolved as a path: "../x" must not reach the file system.
-    if scenario not in scenario_names():
-        raise NotFound(f"unknown scenario {scenario!r} (built-in: {', '.join(scenario_names())})")
-    network = builtin_network(scenario)
-    if plant is not None and plant not in network.index.plants():
-        raise NotFound(f"unknown plant {plant!r} (plants: {', '.join(network.index.plants())})")
-    return exposure(network, builtin_registry(), on, as_of=as_of, plant=plant)
+    # Built-in names only (no allow_files): "../x" must not reach the file system.
+    return exposure_report(scenario=scenario, on=on, as_of=as_of, plant=plant)
+
+
+@router.post(
+    "/survival/measure",
+    summary="Cut every lane one measure blocks on one day: TTS and loss per plant",
+)
+def survival_by_measure(body: MeasureSurvivalRequest, _who: PrincipalDep) -> dict[str, Any]:
+    """The document of ``supplyshock survival --measure M --date D --json`` (one LP per plant:
+    fast enough to answer inline; the sweeps over every node are jobs, see ``/jobs``)."""
+    from supplyshock.services.survival import survival_by_measure as service
+
+    try:
+        return service(body)
+    except InvalidRequest as e:
+        raise RequestValidationError(
+            [{"loc": ("body", e.field), "msg": e.detail, "type": "value_error"}]
+        ) from None

@@ -1,7 +1,7 @@
 """``/registry``: the measure registry's timeline and the in-force check for one shipment.
 
 Read-only and for any authenticated caller; always the built-in registry (no file paths over
-HTTP). The check calls the same ``Registry.in_force`` as ``supplyshock check``.
+HTTP). Both call the same services as ``supplyshock timeline`` and ``supplyshock check``.
 """
 
 from __future__ import annotations
@@ -16,30 +16,21 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from supplyshock.api.deps import PrincipalDep
 from supplyshock.api.pagination import Page, PageDep, paginate
 from supplyshock.data import builtin_registry
-from supplyshock.domain.codes import (
-    check_country,
-    check_element,
-    check_hs_code,
-    check_hs_prefix,
-    normalise_hs,
+from supplyshock.domain.codes import check_country, check_element, check_hs_prefix
+from supplyshock.domain.controls import (
+    Certainty,
+    Effect,
+    EffectKind,
+    Item,
+    MeasureKind,
+    Source,
+    Staleness,
+    TimelineEntry,
 )
-from supplyshock.domain.controls import Effect, EffectKind, Item, MeasureKind, Source, TimelineEntry
-from supplyshock.exchange.errors import ExchangeError
+from supplyshock.services import registry as service
+from supplyshock.services.registry import NotInForce, item_hs
 
 router = APIRouter(prefix="/registry", tags=["registry"])
-
-
-class InvalidQuery(ExchangeError):
-    code = "invalid_query"
-
-
-def _item_hs(value: str) -> str:
-    """A shipment's HS code; national 8- or 10-digit tariff lines are cut to their HS6 root."""
-    norm = normalise_hs(value)
-    if norm.isdigit() and len(norm) in (8, 10):
-        norm = norm[:6]
-    return check_hs_code(norm)
-
 
 Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(check_country)]
 
@@ -63,10 +54,14 @@ def timeline(
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,
 ) -> Page[TimelineEntry]:
-    if start and end and end < start:
-        raise InvalidQuery(f"'to' {end} is before 'from' {start}")
-    entries = builtin_registry().timeline(
-        start=start, end=end, issuer=issuer, kind=kind, element=element, hs_code=hs
+    entries = service.timeline(
+        builtin_registry(),
+        start=start,
+        end=end,
+        issuer=issuer,
+        kind=kind,
+        element=element,
+        hs_code=hs,
     )
     return paginate(entries, page, lambda t: f"{t.measure_id}/{t.carve_out or ''}/{t.event_id}")
 
@@ -91,7 +86,7 @@ class ShipmentCheck(BaseModel):
     part_number: Annotated[str | None, Field(max_length=64)] = None
     sector: Annotated[str | None, Field(max_length=50)] = None
 
-    _hs = field_validator("hs_code")(lambda v: None if v is None else _item_hs(v))
+    _hs = field_validator("hs_code")(lambda v: None if v is None else item_hs(v))
 
     @field_validator("elements")
     @classmethod
@@ -127,11 +122,23 @@ class EffectOut(BaseModel):
     carve_out: str | None
     event: str | None
     sources: list[Source]
+    certainty: Certainty = Field(
+        description="'scheduled_unconfirmed' when the effect rests on a scheduled change (a "
+        "phase-in, a suspension's end) that no source on record confirms"
+    )
+    uncertainty: str | None = Field(description="Which change is unconfirmed, in plain words")
+    last_reviewed: dt.date | None = Field(description="When the measure was last checked")
+    staleness: Staleness = Field(description="'stale' when the date asked about is past it")
+    staleness_warning: str | None
 
 
 class CheckResult(BaseModel):
     query: ShipmentCheck
     effects: list[EffectOut]
+    not_in_force: list[NotInForce] = Field(
+        description="Measures that would reach the shipment but do not apply that day "
+        "(announced, suspended): dates a plan depends on."
+    )
 
 
 def _effect_out(e: Effect) -> EffectOut:
@@ -146,7 +153,17 @@ def _effect_out(e: Effect) -> EffectOut:
 
 @router.post("/check", response_model=CheckResult, summary="Measures in force for a shipment")
 def check(data: ShipmentCheck, _who: PrincipalDep) -> CheckResult:
-    found = builtin_registry().in_force(
-        data.date, data.item(), data.origin, data.destination, data.sector, as_of=data.as_of
+    answer = service.check_shipment(
+        builtin_registry(),
+        on=data.date,
+        item=data.item(),
+        origin=data.origin,
+        destination=data.destination,
+        sector=data.sector,
+        as_of=data.as_of,
     )
-    return CheckResult(query=data, effects=[_effect_out(e) for e in found])
+    return CheckResult(
+        query=data,
+        effects=[_effect_out(e) for e in answer.effects],
+        not_in_force=answer.not_in_force,
+    )
