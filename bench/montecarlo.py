@@ -1,6 +1,6 @@
 """Benchmark: the vectorised Monte Carlo engine against the SimPy reference on the same model.
 
-The model is the synthetic layered network (``analysis/montecarlo/synthetic.py``, default 500
+The model is the synthetic layered network (``data/synthetic.py``, default 500
 sites) under a synthetic registry: a CN licence on Dy-bearing materials (approval 0.8 per
 shipment, review 10-40 days) and a CN ban on one component maker lifted on a uniformly drawn
 day in the second half of 2025. The reference is timed on a sample of draws (default 5) and
@@ -25,7 +25,7 @@ from supplyshock.analysis.montecarlo.assumptions import Assumptions
 from supplyshock.analysis.montecarlo.engine import simulate
 from supplyshock.analysis.montecarlo.model import compile_model
 from supplyshock.analysis.montecarlo.reference import simulate_reference
-from supplyshock.analysis.montecarlo.synthetic import layered_network, layered_registry
+from supplyshock.data.synthetic import layered_network, layered_registry
 
 
 def main() -> None:

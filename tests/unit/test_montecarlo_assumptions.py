@@ -10,16 +10,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from supplyshock.analysis.montecarlo.assumptions import (
-    Dist,
-    builtin_names,
-    load_assumptions,
-    load_assumptions_arg,
-    schema,
-)
+from supplyshock.analysis.montecarlo.assumptions import Dist, schema
 from supplyshock.cli import app
 from supplyshock.data import builtin_network, builtin_registry
 from supplyshock.domain.problems import ProblemReport
+from supplyshock.services.assumptions import builtin_names, load_assumptions, load_assumptions_arg
 
 BAD_REFS = """\
 name: bad

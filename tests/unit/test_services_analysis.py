@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from supplyshock.analysis.montecarlo.assumptions import load_assumptions_arg
 from supplyshock.analysis.montecarlo.engine import simulate
 from supplyshock.analysis.montecarlo.model import compile_model
 from supplyshock.data import builtin_network, builtin_registry
 from supplyshock.domain.controls import Item
 from supplyshock.services import limits
+from supplyshock.services.assumptions import load_assumptions_arg
 from supplyshock.services.errors import InvalidRequest
 from supplyshock.services.montecarlo import run_scenarios
 from supplyshock.services.registry import check_shipment, item_hs

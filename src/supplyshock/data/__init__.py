@@ -1,4 +1,7 @@
-"""Built-in datasets: the 2022-2025 measure registry and the synthetic auto-2025 scenario."""
+"""Built-in datasets: the 2022-2025 measure registry and the synthetic auto-2025 scenario.
+
+``synthetic`` makes layered networks of any size for the Monte Carlo benchmark and tests.
+"""
 
 from __future__ import annotations
 

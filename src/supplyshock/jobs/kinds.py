@@ -26,8 +26,8 @@ def check(kind: Kind, params: dict[str, Any]) -> dict[str, Any]:
     Cheap checks only (names resolve): a bad scenario or assumption set is refused at
     submission with the field named, not discovered by the worker later.
     """
-    from supplyshock.analysis.montecarlo.assumptions import builtin_names
     from supplyshock.services import scenarios
+    from supplyshock.services.assumptions import builtin_names
     from supplyshock.services.errors import InvalidRequest
 
     req = REQUESTS[kind].model_validate(params)

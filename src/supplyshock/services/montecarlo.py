@@ -35,7 +35,7 @@ def assumption_sets(
     req: MonteCarloRequest, network: Network, registry: Registry, *, allow_files: bool = False
 ) -> list[Assumptions]:
     """The request's assumption sets, loaded and checked against the network and registry."""
-    from supplyshock.analysis.montecarlo import assumptions as am
+    from supplyshock.services import assumptions as am
 
     names = am.builtin_names(req.scenario)
     out: list[Assumptions] = []

@@ -156,7 +156,7 @@ def _survival_page(
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    from supplyshock.analysis.montecarlo.assumptions import builtin_names
+    from supplyshock.services.assumptions import builtin_names
 
     rows, tts_fig, tts_error = _survival_table(scenario)
     figures = []

@@ -4,31 +4,24 @@ An assumptions file (YAML or JSON, documented in ``docs/montecarlo.md``) says, f
 registry, how likely licences are approved and how long review takes, when a ban or licence
 regime is lifted, when a carve-out's exemptions start and which sectors they cover, and how
 noisy demand is. Every uncertain figure is a distribution; a plain number or date is a fixed
-value. Loading reports every problem with file, line and field path; references to measures,
-carve-outs and sites are checked against a registry and a network.
+value. References to measures, carve-outs and sites are checked against a registry and a
+network. Reading files and built-in sets (with every problem located by file, line and field
+path) is I/O, so it lives above analysis in :mod:`supplyshock.services.assumptions`.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import date
-from pathlib import Path as FsPath
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from supplyshock.domain.controls import Registry
 from supplyshock.domain.network import Network
 from supplyshock.domain.problems import Problem, ProblemReport
-from supplyshock.formats.document import (
-    LineMap,
-    finish,
-    parse_document,
-    pydantic_problems,
-    read_text,
-)
 
 FloatArray = npt.NDArray[np.float64]
 NEVER = "never"
@@ -288,67 +281,12 @@ class Assumptions(_Model):
         return out
 
 
-def assumptions_from_data(data: Any, lines: LineMap | None = None) -> Assumptions:
-    """Validate parsed data; raise ProblemReport with every problem located."""
-    lines = lines or LineMap(default_file="<input>")
-    try:
-        return Assumptions.model_validate(data)
-    except ValidationError as e:
-        finish(pydantic_problems(e, ()), lines)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def load_assumptions(
-    path: str | FsPath,
-    *,
-    network: Network | None = None,
-    registry: Registry | None = None,
-) -> Assumptions:
-    """Read an assumptions file; with a network and registry, also check its references."""
-    fp = FsPath(path)
-    data, lines = parse_document(read_text(fp), str(fp))
-    a = assumptions_from_data(data, lines)
-    if network is not None and registry is not None:
-        finish(a.problems(network, registry), lines)
-    return a
-
-
 def checked(a: Assumptions, network: Network, registry: Registry) -> Assumptions:
     """``a`` if its references resolve, else a ProblemReport (for assumptions built in code)."""
     probs = a.problems(network, registry)
     if probs:
         raise ProblemReport(probs)
     return a
-
-
-def builtin_dir(scenario: str) -> FsPath:
-    """The folder of a built-in scenario's assumption files."""
-    from supplyshock.data import scenario_dir
-
-    return scenario_dir(scenario) / "montecarlo"
-
-
-def builtin_names(scenario: str) -> list[str]:
-    d = builtin_dir(scenario)
-    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
-
-
-def load_assumptions_arg(
-    value: str, scenario: str, network: Network, registry: Registry
-) -> Assumptions:
-    """A built-in assumption set of ``scenario`` by name, or a file path."""
-    fp = FsPath(value)
-    if fp.suffix in (".yaml", ".yml", ".json") or fp.exists():
-        return load_assumptions(fp, network=network, registry=registry)
-    names = builtin_names(scenario)
-    if value not in names:
-        known = ", ".join(names) or "none"
-        raise KeyError(
-            f"unknown assumptions {value!r} for scenario {scenario!r} (built-in: {known})"
-        )
-    return load_assumptions(
-        builtin_dir(scenario) / f"{value}.yaml", network=network, registry=registry
-    )
 
 
 def schema() -> dict[str, Any]:
