@@ -213,6 +213,7 @@ def test(args: list[str]) -> int:
         [BIN / "ruff", "check", *code],
         [BIN / "ruff", "format", "--check", *code],
         [BIN / "mypy"],
+        [BIN / "lint-imports"],
         [PY, "-m", "pytest", *(args or ["-q"])],
     ]
     for step in steps:

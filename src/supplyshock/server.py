@@ -1,4 +1,10 @@
-"""The FastAPI application: ``create_app()`` wires settings, the database, limits and routers."""
+"""The application: ``create_app()`` wires settings, the database, limits, the job workers, the
+REST API and the web pages into one FastAPI app.
+
+This is the composition root, the one module that knows every shell: api/ and web/ never import
+each other, and the CLI starts the server by the factory's import string
+(``supplyshock.server:create_app``), not by importing it.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +21,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from supplyshock import __version__
-from supplyshock.api import errors
-from supplyshock.api.limits import BodySizeLimit, DatabaseRateLimiter, refuse_nul
-from supplyshock.api.routers import ROUTERS
-from supplyshock.api.transactions import DatabaseSlots, RetryStats, TransactionRetry
+from supplyshock.api import PREFIX, errors
+from supplyshock.api import install as install_api
+from supplyshock.http.limits import BodySizeLimit, DatabaseRateLimiter, refuse_nul
+from supplyshock.http.transactions import DatabaseSlots, RetryStats, TransactionRetry
+from supplyshock.services.demo import DemoSeed, seed_demo
 from supplyshock.settings import Settings, get_settings
 from supplyshock.store.db import make_server_engine, make_session_factory
 from supplyshock.store.migrate import upgrade
-
-PREFIX = "/api/v1"
 
 
 def create_app(
@@ -52,7 +57,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Sync routes run in this pool: at most db_pool_size of them hold a connection at once
-        # (api/transactions.py), and the rest must still find threads for their own work.
+        # (http/transactions.py), and the rest must still find threads for their own work.
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, settings.db_pool_size + 8)
         if migrate:
@@ -91,13 +96,11 @@ def create_app(
         stats=app.state.transaction_retries,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    errors.install(app)
-    for router in ROUTERS:
-        app.include_router(router, prefix=PREFIX)
+    install_api(app)
     if web:
-        from supplyshock.web import install
+        from supplyshock.web import install as install_web
 
-        install(app)
+        install_web(app)
     return app
 
 
@@ -155,3 +158,11 @@ def redact_access_log() -> None:
     logger = logging.getLogger("uvicorn.access")
     if _REDACT not in logger.filters:
         logger.addFilter(_REDACT)
+
+
+def demo_app(settings: Settings | None = None) -> tuple[FastAPI, DemoSeed]:
+    """The application (API + pages) on a migrated database with the demo data seeded."""
+    settings = settings or get_settings()
+    upgrade(settings.resolved_database_url())
+    app = create_app(settings)
+    return app, seed_demo(app.state.session_factory)

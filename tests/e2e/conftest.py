@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from supplyshock.api.app import create_app
 from supplyshock.exchange.members import issue_token
 from supplyshock.exchange.schemas import Principal, TokenIssue
+from supplyshock.server import create_app
 from supplyshock.settings import Settings
 from supplyshock.store.db import UnitOfWork
 from tests.integration.conftest import (

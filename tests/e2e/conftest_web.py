@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from supplyshock.api.app import create_app
+from supplyshock.server import create_app
+from supplyshock.services.demo import DemoSeed, seed_demo
 from supplyshock.settings import Settings
-from supplyshock.web.demo import DemoSeed, seed_demo
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from supplyshock.api.app import create_app
+from supplyshock.server import create_app
 from tests.e2e.conftest import API, api_settings, bearer, operator_token
 
 

@@ -16,16 +16,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from supplyshock.api.app import create_app
 from supplyshock.cli import app as cli
 from supplyshock.jobs.records import now
+from supplyshock.server import create_app
+from supplyshock.services.demo import DemoSeed
 from supplyshock.services.montecarlo import run_scenarios
 from supplyshock.services.requests import MonteCarloRequest, SurvivalRequest
 from supplyshock.services.survival import rank_survival
 from supplyshock.store.db import UnitOfWork
 from supplyshock.store.migrate import upgrade
 from supplyshock.store.models import JobRecord
-from supplyshock.web.demo import DemoSeed
 from tests.e2e.conftest import API, Member, api_settings, bearer, operator_token
 from tests.e2e.conftest_web import (  # noqa: F401  (fixtures, used as arguments)
     browser_client,

@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from supplyshock.api.app import create_app
 from supplyshock.exchange.pseudonyms import pseudonym
+from supplyshock.server import create_app
 from tests.e2e.conftest import API, Member, api_settings, listing_json
 
 # Equal in two members' views of one counterpart by design, before the reveal: the crisis, the

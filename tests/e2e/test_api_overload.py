@@ -29,10 +29,10 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from supplyshock.api.app import create_app
-from supplyshock.api.transactions import RETRIES_HEADER
 from supplyshock.cli import app as cli
 from supplyshock.exchange.audit import verify_audit
+from supplyshock.http.transactions import RETRIES_HEADER
+from supplyshock.server import create_app
 from supplyshock.settings import get_settings
 from supplyshock.store.db import UnitOfWork
 from supplyshock.store.models import Listing
@@ -367,5 +367,5 @@ def test_serve_with_workers_hands_uvicorn_the_application_factory(
     assert res.exit_code == 0, res.output
     assert "3 worker(s)" in " ".join(res.output.split())  # rich wraps long lines
     [call] = calls
-    assert call["app"] == "supplyshock.api.app:create_app"
+    assert call["app"] == "supplyshock.server:create_app"
     assert (call["factory"], call["workers"], call["port"]) == (True, 3, 8124)

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
-from supplyshock.api.app import create_app
 from supplyshock.exchange.members import create_member, issue_token
 from supplyshock.exchange.schemas import MemberCreate, Principal, TokenIssue
+from supplyshock.server import create_app
 from supplyshock.store.db import UnitOfWork
 from tests.e2e.conftest import API, api_settings, bearer, operator_token
 

@@ -29,7 +29,7 @@ JUNK = {
     "price": (" 0.35 EUR/pc", 'reads as a price ("0.35 EUR")', "price_in_text"),
     "bidi": ("\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE) at position 3", "forbidden_character"),
     "zero-width": ("\u200b", "U+200B (ZERO WIDTH SPACE) at position 3", "forbidden_character"),
-    # NUL is refused before validation, for the whole body (api/limits.py); ESC gets this far.
+    # NUL is refused before validation, for the whole body (http/limits.py); ESC gets this far.
     "control": ("\x1b", "U+001B (ESCAPE) at position 3", "forbidden_character"),
 }
 # Tables that change on every request whatever it does (the rate limiter's counters).

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from supplyshock.api.app import create_app
+from supplyshock.server import create_app
+from supplyshock.services.demo import DemoSeed, seed_demo
 from supplyshock.settings import Settings
-from supplyshock.web.demo import DemoSeed, seed_demo
 from tests.e2e.conftest_web import artifacts_dir
 
 CHROMIUM = Path("/usr/bin/chromium")

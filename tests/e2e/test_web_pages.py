@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from supplyshock.api.app import create_app
 from supplyshock.data import builtin_registry
+from supplyshock.server import create_app, demo_app
+from supplyshock.services.demo import DemoSeed, seed_demo
 from supplyshock.settings import Settings
-from supplyshock.web.demo import DemoSeed, demo_app, seed_demo
 from tests.e2e.conftest_web import (  # noqa: F401  (fixtures, used as arguments)
     browser_client,
     demo,

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from supplyshock.api.app import create_app
 from supplyshock.api.deps import db_session
 from supplyshock.exchange.board import BoardRow, get_board
 from supplyshock.exchange.crises import close_crisis, purge_expired
@@ -30,6 +29,7 @@ from supplyshock.exchange.schemas import (
     Principal,
     TokenIssue,
 )
+from supplyshock.server import create_app
 from supplyshock.settings import Settings
 from supplyshock.store.models import BoardEpoch
 

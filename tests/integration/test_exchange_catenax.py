@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from supplyshock.api.app import create_app
 from supplyshock.api.deps import db_session
 from supplyshock.exchange.catenax import (
     ImportOptions,
@@ -34,6 +33,7 @@ from supplyshock.exchange.errors import Forbidden, RuleViolation
 from supplyshock.exchange.members import issue_token
 from supplyshock.exchange.schemas import CrisisPublic, ListingPublic, Principal, TokenIssue
 from supplyshock.formats.catenax import schema, validate
+from supplyshock.server import create_app
 from supplyshock.settings import Settings
 from supplyshock.store.models import AuditEntry, Listing, MaterialTwin
 from tests.required import missing

@@ -1,7 +1,7 @@
 """FastAPI dependencies: one unit of work per request, and the principal behind a bearer token.
 
 Routes take ``session: SessionDep`` and ``principal: PrincipalDep``; both share the request's
-single session, which holds one of the server's database slots (api/transactions.py) from its
+single session, which holds one of the server's database slots (http/transactions.py) from its
 first statement to its commit. Authentication and the rate-limit count are a short transaction
 of their own, committed before the route starts: the count's row lock must not be held while
 the route works, or every request of one token would queue behind the slowest.
@@ -16,11 +16,11 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from supplyshock.api.limits import DatabaseRateLimiter
-from supplyshock.api.transactions import database_slot
 from supplyshock.exchange.errors import Unauthenticated
 from supplyshock.exchange.members import authenticate
 from supplyshock.exchange.schemas import Principal
+from supplyshock.http.limits import DatabaseRateLimiter
+from supplyshock.http.transactions import database_slot
 from supplyshock.store.db import UnitOfWork
 
 # auto_error=False: a missing header must give our JSON 401, not FastAPI's own 403.
@@ -57,7 +57,7 @@ def current_principal(
     """Who is calling, from ``Authorization: Bearer <token>``; then one request of their quota.
 
     Raises :class:`Unauthenticated` (401) for a missing, malformed, unknown, expired or revoked
-    token, and :class:`~supplyshock.api.limits.RateLimited` (429) once the token's quota is used.
+    token, and :class:`~supplyshock.http.limits.RateLimited` (429) once the token's quota is used.
     """
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")

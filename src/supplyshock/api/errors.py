@@ -3,7 +3,7 @@
 Service errors keep their stable codes; the HTTP status comes from their class. Unexpected
 errors are logged here and answered with 500 and no traceback, so nothing internal leaks.
 Database errors that mean "busy" or "run it again" (deadlock, serialization failure, timeouts)
-have no handler here on purpose: api/transactions.py retries them or answers 503.
+have no handler here on purpose: http/transactions.py retries them or answers 503.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
-from supplyshock.api.limits import RateLimited
 from supplyshock.exchange.errors import (
     Conflict,
     ExchangeError,
@@ -28,6 +27,8 @@ from supplyshock.exchange.errors import (
     RuleViolation,
     Unauthenticated,
 )
+from supplyshock.http.errors import error_response
+from supplyshock.http.limits import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,6 @@ _HTTP_CODES = {
 }
 
 
-# At most this many problems in one answer: a body of 12,000 unknown fields would otherwise be
-# answered with 1.4 MB. The message still gives the total.
-MAX_DETAILS = 50
-
-
 class ErrorDetail(BaseModel):
     """The error itself; ``details`` lists per-field problems (``field``, ``message``, ``type``)."""
 
@@ -70,31 +66,6 @@ class ErrorResponse(BaseModel):
     """The body of every error answer."""
 
     error: ErrorDetail
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    details: Sequence[Mapping[str, Any]] = (),
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    """The JSON error; ``details`` beyond :data:`MAX_DETAILS` become one ``more_problems``
-    entry with their ``count``."""
-    listed = [dict(d) for d in details[:MAX_DETAILS]]
-    if len(details) > MAX_DETAILS:
-        rest = len(details) - MAX_DETAILS
-        listed.append(
-            {
-                "field": "",
-                "loc": [],
-                "message": f"{rest} more problem(s) not listed",
-                "type": "more_problems",
-                "count": rest,
-            }
-        )
-    body = {"error": {"code": code, "message": message, "details": listed}}
-    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
 def status_of(exc: ExchangeError) -> int:

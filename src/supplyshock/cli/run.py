@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from supplyshock.cli._common import app, checked, console, parse_date
+from supplyshock.cli._common import app, checked, console, fail, parse_date
 
 if TYPE_CHECKING:
     from supplyshock.settings import Settings
@@ -77,12 +77,35 @@ def run(
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from supplyshock.web.demo import demo_app
+    from supplyshock.services.demo import seed_demo
+    from supplyshock.store.db import make_engine, make_session_factory
 
-    web_app, seed = demo_app(settings)
+    _check_port_free(host, port)  # before seeding: a failed start must not issue new tokens
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        seed = seed_demo(make_session_factory(engine))
+    finally:
+        engine.dispose()
     console.print(f"\n[bold green]supplyshock UI:[/] http://{host}:{port}/   (API: /api/v1)")
     for name, token in seed.member_tokens.items():
         console.print(f"  demo member token for {name}: [cyan]{token}[/]")
     console.print(f"  demo operator token: [cyan]{seed.operator_token}[/]")
     console.print("Sign in on the Exchange page with a token. Ctrl+C stops the server.")
-    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    # The factory reads the same settings from the environment (server.py builds the app).
+    uvicorn.run(
+        "supplyshock.server:create_app", factory=True, host=host, port=port, log_level="warning"
+    )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            fail(
+                f"cannot listen on {host}:{port} ({e.strerror}): is supplyshock already running? "
+                "Choose another port with --port"
+            )

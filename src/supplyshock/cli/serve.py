@@ -27,20 +27,15 @@ def serve(
     # FastAPI and uvicorn come with the "web" extra: import them only when serving.
     import uvicorn
 
-    from supplyshock.api.app import create_app
-
     console.print(
         f"supplyshock API on http://{host}:{port}/api/v1 (docs: /api/v1/docs), {workers} worker(s)"
     )
-    if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port)
-        return
     # Worker processes each build their own application (and pool) from the factory; each
-    # migrates at start-up, one at a time (api/app.py), the later ones finding nothing to do.
+    # migrates at start-up, one at a time (server.py), the later ones finding nothing to do.
     # A spawned worker imports the whole application before it answers the supervisor's
     # health pings; uvicorn's 5 s default killed slow starters on a busy 2-core host.
     uvicorn.run(
-        "supplyshock.api.app:create_app",
+        "supplyshock.server:create_app",
         factory=True,
         host=host,
         port=port,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from supplyshock.http.errors import error_response
 from supplyshock.store.models import RateLimit
 
 
@@ -194,9 +195,6 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Imported here: api.errors imports this module for RateLimited.
-        from supplyshock.api.errors import error_response
-
         response = error_response(
             413, "too_large", f"request body larger than {self.max_bytes} bytes"
         )

@@ -29,6 +29,7 @@ import anyio
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from supplyshock.http.errors import error_response
 from supplyshock.store.db import is_busy, is_retryable, sqlstate
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,6 @@ def _replayer(body: bytes, receive: Receive) -> Receive:
 
 
 async def _unavailable(scope: Scope, send: Send, message: str) -> None:
-    from supplyshock.api.errors import error_response
-
     response = error_response(
         503, "unavailable", message, headers={"Retry-After": str(RETRY_AFTER_S)}
     )

@@ -177,7 +177,7 @@ class WorkerPool:
 
 class ServerPool(WorkerPool):
     """A server process's pool, on an engine of its own: the jobs never take a connection
-    from the requests' pool (whose size bounds the requests admitted, api/transactions.py)."""
+    from the requests' pool (whose size bounds the requests admitted, http/transactions.py)."""
 
     def __init__(self, settings: Settings) -> None:
         from supplyshock.store.db import make_server_engine, make_session_factory

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,11 +20,6 @@ from supplyshock.exchange.schemas import (
     TokenIssue,
 )
 from supplyshock.store.db import UnitOfWork
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from supplyshock.settings import Settings
 
 DEMO_CRISIS = "Nexperia chips 2025 (demo)"
 DEMO_MEMBERS = (
@@ -113,19 +107,3 @@ def seed_demo(session_factory: sessionmaker[Session], *, days: int = 30) -> Demo
         ).token
         uow.commit()
     return DemoSeed(crisis_id=crisis.id, operator_token=operator, member_tokens=tokens)
-
-
-def demo_app(settings: Settings | None = None) -> tuple[FastAPI, DemoSeed]:
-    """The application (API + pages) on a migrated database with the demo data seeded.
-
-    What ``supplyshock run`` serves: ``app, seed = demo_app()``, print the URL and
-    ``seed.member_tokens``, then ``uvicorn.run(app, host=..., port=...)``.
-    """
-    from supplyshock.api.app import create_app
-    from supplyshock.settings import get_settings
-    from supplyshock.store.migrate import upgrade
-
-    settings = settings or get_settings()
-    upgrade(settings.resolved_database_url())
-    app = create_app(settings)
-    return app, seed_demo(app.state.session_factory)

@@ -48,7 +48,7 @@ def make_server_engine(settings: Settings) -> Engine:
     """The API server's engine: a fixed pool and, on PostgreSQL, statement and lock timeouts.
 
     ``max_overflow=0``: the server admits at most ``db_pool_size`` requests to the database at
-    once (:mod:`supplyshock.api.transactions`), so a connection is always free for them; an
+    once (:mod:`supplyshock.http.transactions`), so a connection is always free for them; an
     overflow would only hide a leak. The pool timeout is a backstop for anything else that takes
     a connection (the web pages): it raises, and the request is answered 503.
     """

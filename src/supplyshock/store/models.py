@@ -303,7 +303,7 @@ class BoardEpoch(Base):
 
 
 class RateLimit(Base):
-    """One API token's rate-limit state, shared by every server worker (api/limits.py).
+    """One API token's rate-limit state, shared by every server worker (http/limits.py).
 
     ``tat`` is the generic cell rate algorithm's theoretical arrival time, in seconds since the
     epoch: one number per token instead of a bucket's level and timestamp.

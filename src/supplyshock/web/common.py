@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
-from supplyshock.api.limits import DatabaseRateLimiter
 from supplyshock.exchange.errors import ExchangeError
 from supplyshock.exchange.members import authenticate
 from supplyshock.exchange.schemas import Principal
+from supplyshock.http.limits import DatabaseRateLimiter
 from supplyshock.store.db import UnitOfWork
 
 HERE = Path(__file__).parent

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from supplyshock.exchange.schemas import (
     Principal,
     TokenIssue,
 )
+from supplyshock.http.transactions import database_slot
 from supplyshock.web.common import (
     COOKIE,
     FormDep,
@@ -38,7 +39,14 @@ from supplyshock.web.common import (
     unit_of_work,
 )
 
-router = APIRouter(prefix="/exchange", include_in_schema=False)
+# Every exchange page works in the database: it takes one of the server's database slots, as
+# the API's routes do (http/transactions.py), so a burst of page loads waits in the event loop
+# instead of exhausting the connection pool.
+router = APIRouter(
+    prefix="/exchange",
+    include_in_schema=False,
+    dependencies=[Depends(database_slot, scope="function")],
+)
 Id = Annotated[str, Path(min_length=1, max_length=32)]
 REGION_OPTIONS = [(r, r) for r in REGIONS]
 
