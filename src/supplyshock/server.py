@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
@@ -76,7 +77,7 @@ def create_app(
         version=__version__,
         summary="Anonymous stock exchange, measure registry and exposure analytics.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        docs_url=None,  # served below from local files: no CDN
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
@@ -97,11 +98,37 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_api(app)
+    _install_docs(app)
     if web:
         from supplyshock.web import install as install_web
 
         install_web(app)
     return app
+
+
+DOCS_ASSETS = f"{PREFIX}/docs-assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/api/v1/docs`` with its script and style served by us, not by a CDN
+    (the files ship in the fastapi-offline package; only its static folder is used)."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=static), name="docs-assets")
+
+    @app.get(f"{PREFIX}/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{PREFIX}/openapi.json",
+            title="supplyshock API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
 
 
 # Names the session advisory lock that lets one worker migrate while the others wait.
