@@ -9,6 +9,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
+from uvicorn.importer import import_from_string
 
 from supplyshock.cli import app
 from supplyshock.settings import get_settings
@@ -29,6 +30,10 @@ def test_serve_runs_the_api_on_the_given_address(
     assert res.exit_code == 0, res.output
     assert "http://0.0.0.0:8123/api/v1" in res.output
     [call] = calls
-    assert isinstance(call["app"], FastAPI)
+    # Workers build the application from the factory's import string (server.py), so the CLI
+    # never imports another shell; resolve it as uvicorn does.
+    assert call["app"] == "supplyshock.server:create_app" and call["factory"] is True
     assert (call["host"], call["port"]) == ("0.0.0.0", 8123)
-    assert call["app"].openapi_url == "/api/v1/openapi.json"
+    built = import_from_string(call["app"])()
+    assert isinstance(built, FastAPI)
+    assert built.openapi_url == "/api/v1/openapi.json"

@@ -51,21 +51,44 @@ def test_run_serves_the_ui_with_demo_tokens(
 ) -> None:
     import uvicorn
     from fastapi.testclient import TestClient
+    from uvicorn.importer import import_from_string
 
     served: dict[str, object] = {}
 
-    def fake_run(app: object, host: str, port: int, **_: object) -> None:
-        served.update(app=app, host=host, port=port)
+    def fake_run(app: object, host: str, port: int, **kw: object) -> None:
+        served.update(app=app, host=host, port=port, **kw)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
     res = CliRunner().invoke(app, ["run", "--port", "8123"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "http://127.0.0.1:8123/" in res.output
     assert served["port"] == 8123
-    # The printed demo token signs in to the API that was about to be served.
+    assert served["app"] == "supplyshock.server:create_app" and served["factory"] is True
+    # The printed demo token signs in to the application the factory builds (same settings).
     token = next(w for w in res.output.split() if w.startswith("ssx_"))
-    with TestClient(served["app"]) as client:  # type: ignore[arg-type]
+    with TestClient(import_from_string(served["app"])()) as client:
         page = client.get("/")
         assert page.status_code == 200
         me = client.get("/api/v1/listings", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200, me.text
+
+
+def test_run_on_a_busy_port_says_so_before_issuing_tokens(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = CliRunner().invoke(app, ["run", "--port", str(port)], env={"COLUMNS": "200"})
+    assert res.exit_code == 2, res.output
+    assert "--port" in res.output and "Traceback" not in res.output
+    assert "ssx_" not in res.output  # no demo token was issued for a server that never started
+    with sqlite3.connect(data_dir / "supplyshock.db") as conn:
+        (tokens,) = conn.execute("select count(*) from api_tokens").fetchone()
+    assert tokens == 0
