@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from supplyshock.domain.network import Network
+from supplyshock.domain.network import Network, NetworkIndex, Production
 
 Node = tuple[str, str]  # (site, part)
 FloatArray = npt.NDArray[np.float64]
@@ -96,88 +96,143 @@ def build_model(net: Network) -> SurvivalModel:
     idx = net.index
     req = requirements(net)
     prod = {(p.site, p.part): p for p in net.production}
+    nodes = _nodes(net, req, prod)
+    lp = _Lp(net, nodes)
+    # Columns in this order: production, lanes, substitutes, lost demand (the module docstring).
+    _add_production(lp, net, req, prod)
+    lane_col = _add_lanes(lp, net, req)
+    qs = _add_substitutes(lp, net, req)
+    demand_nodes = _add_lost(lp, net)
+    A = sparse.csc_matrix(
+        (lp.entries_v, (lp.entries_r, lp.entries_c)), shape=(len(lp.rows_kind), len(lp.col_kind))
+    )
+    A.sum_duplicates()
+    ships = {lp.node_index[(ln.supplier, ln.part)] for ln in net.lanes}
+    supply = sorted({i for i, n in enumerate(nodes) if _makes(idx, prod, n)} | ships)
+    site_nodes: dict[str, list[int]] = defaultdict(list)
+    for i, (site, _p) in enumerate(nodes):
+        site_nodes[site].append(i)
+    return SurvivalModel(
+        nodes=nodes,
+        node_index=lp.node_index,
+        A=A,
+        a_t=np.asarray(lp.a_t, dtype=np.float64),
+        rhs=np.asarray(lp.rhs, dtype=np.float64),
+        row_kind=np.asarray(lp.rows_kind, dtype=np.int8),
+        col_kind=np.asarray(lp.col_kind, dtype=np.int8),
+        baseline=np.asarray(lp.baseline, dtype=np.float64),
+        col_q=np.asarray(lp.col_q, dtype=np.float64),
+        col_qrow=np.asarray(lp.col_qrow, dtype=np.int64),
+        lost_rate=np.asarray(lp.lost_rate, dtype=np.float64),
+        lost_margin=np.asarray(lp.lost_margin, dtype=np.float64),
+        col_node=np.asarray(lp.col_node, dtype=np.int64),
+        lane_col=lane_col,
+        disrupt_cols=lp.disrupt,
+        downstream=[sorted(d) for d in lp.down],
+        supply_nodes=supply,
+        site_ttr={s.id: s.ttr_days for s in net.sites},
+        site_nodes=dict(site_nodes),
+        demand_nodes=demand_nodes,
+        qualification_days=sorted(qs),
+    )
 
+
+def _makes(idx: NetworkIndex, prod: dict[Node, Production], n: Node) -> bool:
+    """A node makes its part when no lane feeds it, or when it states a production."""
+    return n not in idx.lanes_in or n in prod
+
+
+def _nodes(net: Network, req: dict[Node, float], prod: dict[Node, Production]) -> list[Node]:
+    """Every node the LP needs, sorted: required, stocked, demanded, made or on a lane."""
+    idx = net.index
     node_set: set[Node] = {k for k, v in req.items() if v > 0}
     node_set |= set(idx.inventory) | set(idx.demand) | set(prod)
     for ln in net.lanes:
         node_set.add((ln.customer, ln.part))
         node_set.add((ln.supplier, ln.part))
-
-    def makes(n: Node) -> bool:
-        return n not in idx.lanes_in or n in prod
-
     # A make-node needs its BOM children at the same site: add them (they are make-nodes too
     # unless lanes feed them), down the BOM.
-    queue = [n for n in node_set if makes(n)]
+    queue = [n for n in node_set if _makes(idx, prod, n)]
     while queue:
         site, part = queue.pop()
         for b in idx.children.get(part, []):
             child = (site, b.child)
             if child not in node_set:
                 node_set.add(child)
-                if makes(child):
+                if _makes(idx, prod, child):
                     queue.append(child)
+    return sorted(node_set)
 
-    nodes = sorted(node_set)
-    node_index = {n: i for i, n in enumerate(nodes)}
-    n_nodes = len(nodes)
 
-    rows_kind: list[int] = [BALANCE] * n_nodes
-    rhs: list[float] = []
-    a_t: list[float] = []
-    for n in nodes:
-        inv = idx.inventory.get(n)
-        rhs.append(0.0 if inv is None else inv.on_hand + inv.in_transit)
-        dem = idx.demand.get(n)
-        a_t.append(0.0 if dem is None else dem.per_day)
+class _Lp:
+    """The LP being assembled: rows, columns with their per-column facts, and COO entries."""
 
-    def new_row(kind: int, t_coef: float, upper: float) -> int:
-        rows_kind.append(kind)
-        a_t.append(t_coef)
-        rhs.append(upper)
-        return len(rows_kind) - 1
+    def __init__(self, net: Network, nodes: list[Node]) -> None:
+        """Start with one balance row per node: inventory as its bound, demand on ``t``."""
+        idx = net.index
+        self.nodes = nodes
+        self.node_index = {n: i for i, n in enumerate(nodes)}
+        self.rows_kind: list[int] = [BALANCE] * len(nodes)
+        self.rhs: list[float] = []
+        self.a_t: list[float] = []
+        for n in nodes:
+            inv = idx.inventory.get(n)
+            self.rhs.append(0.0 if inv is None else inv.on_hand + inv.in_transit)
+            dem = idx.demand.get(n)
+            self.a_t.append(0.0 if dem is None else dem.per_day)
+        self.entries_r: list[int] = []
+        self.entries_c: list[int] = []
+        self.entries_v: list[float] = []
+        self.col_kind: list[int] = []
+        self.baseline: list[float] = []
+        self.col_q: list[float] = []
+        self.col_qrow: list[int] = []
+        self.lost_rate: list[float] = []
+        self.lost_margin: list[float] = []
+        self.col_node: list[int] = []
+        self.disrupt: list[list[int]] = [[] for _ in nodes]
+        self.down: list[set[int]] = [set() for _ in nodes]
 
-    entries_r: list[int] = []
-    entries_c: list[int] = []
-    entries_v: list[float] = []
-    col_kind: list[int] = []
-    baseline: list[float] = []
-    col_q: list[float] = []
-    col_qrow: list[int] = []
-    lost_rate: list[float] = []
-    lost_margin: list[float] = []
-    col_node: list[int] = []
+    def new_row(self, kind: int, t_coef: float, upper: float) -> int:
+        """Append a row ``... + t_coef*t <= upper``; return its index."""
+        self.rows_kind.append(kind)
+        self.a_t.append(t_coef)
+        self.rhs.append(upper)
+        return len(self.rows_kind) - 1
 
-    def new_col(kind: int, node: int, base: float, coefs: list[tuple[int, float]]) -> int:
-        c = len(col_kind)
-        col_kind.append(kind)
-        col_node.append(node)
-        baseline.append(base)
-        col_q.append(float("nan"))
-        col_qrow.append(-1)
-        lost_rate.append(0.0)
-        lost_margin.append(0.0)
+    def new_col(self, kind: int, node: int, base: float, coefs: list[tuple[int, float]]) -> int:
+        """Append a column with its (row, value) entries; return its index."""
+        c = len(self.col_kind)
+        self.col_kind.append(kind)
+        self.col_node.append(node)
+        self.baseline.append(base)
+        self.col_q.append(float("nan"))
+        self.col_qrow.append(-1)
+        self.lost_rate.append(0.0)
+        self.lost_margin.append(0.0)
         for r, v in coefs:
-            entries_r.append(r)
-            entries_c.append(c)
-            entries_v.append(v)
+            self.entries_r.append(r)
+            self.entries_c.append(c)
+            self.entries_v.append(v)
         return c
 
-    disrupt: list[list[int]] = [[] for _ in nodes]
-    down: list[set[int]] = [set() for _ in nodes]
+
+def _add_production(
+    lp: _Lp, net: Network, req: dict[Node, float], prod: dict[Node, Production]
+) -> None:
+    """One production column per make-node, with its capacity and capacity-group rows."""
+    idx = net.index
     group_rows: dict[str, int] = {}
     group_cap = {g.id: g.capacity_per_day for g in net.capacity_groups}
-
-    # Production columns.
-    for i, n in enumerate(nodes):
-        if not makes(n):
+    for i, n in enumerate(lp.nodes):
+        if not _makes(idx, prod, n):
             continue
         site, part = n
         coefs: list[tuple[int, float]] = [(i, -1.0)]
         for b in idx.children.get(part, []):
-            j = node_index[(site, b.child)]
+            j = lp.node_index[(site, b.child)]
             coefs.append((j, b.qty))
-            down[j].add(i)
+            lp.down[j].add(i)
         rate = req.get(n, 0.0)
         pr = prod.get(n)
         cap: float | None = rate
@@ -186,31 +241,40 @@ def build_model(net: Network) -> SurvivalModel:
         elif pr is not None and pr.capacity_group is not None:
             cap = None  # only the shared group limits it
         if cap is not None:
-            coefs.append((new_row(CAPACITY, -cap, 0.0), 1.0))
+            coefs.append((lp.new_row(CAPACITY, -cap, 0.0), 1.0))
         if pr is not None and pr.capacity_group is not None:
             g = pr.capacity_group
             if g not in group_rows:
-                group_rows[g] = new_row(GROUP, -group_cap[g], 0.0)
+                group_rows[g] = lp.new_row(GROUP, -group_cap[g], 0.0)
             coefs.append((group_rows[g], 1.0))
         base = rate if n not in idx.lanes_in else 0.0
-        disrupt[i].append(new_col(PROD, i, base, coefs))
+        lp.disrupt[i].append(lp.new_col(PROD, i, base, coefs))
 
-    # Lane columns: a lane may carry more or less than its share today, up to its capacity.
+
+def _add_lanes(lp: _Lp, net: Network, req: dict[Node, float]) -> dict[str, int]:
+    """One flow column per lane; a lane may carry more or less than its share today, up to
+    its capacity. Returns each lane's column."""
+    idx = net.index
     lane_col: dict[str, int] = {}
     for ln in net.lanes:
-        s = node_index[(ln.supplier, ln.part)]
-        k = node_index[(ln.customer, ln.part)]
+        s = lp.node_index[(ln.supplier, ln.part)]
+        k = lp.node_index[(ln.customer, ln.part)]
         coefs = [(k, -1.0), (s, 1.0)]
         if ln.capacity_per_day is not None:
-            coefs.append((new_row(LANE_CAP, -ln.capacity_per_day, 0.0), 1.0))
+            coefs.append((lp.new_row(LANE_CAP, -ln.capacity_per_day, 0.0), 1.0))
         base = idx.supply_share(ln) * req.get((ln.customer, ln.part), 0.0)
-        c = new_col(FLOW, k, base, coefs)
+        c = lp.new_col(FLOW, k, base, coefs)
         lane_col[ln.id] = c
-        disrupt[k].append(c)
-        down[s].add(k)
+        lp.disrupt[k].append(c)
+        lp.down[s].add(k)
+    return lane_col
 
-    # Substitution columns: after q days an alternate may stand in for the part at a site, at
-    # most at the part's baseline consumption rate there.
+
+def _add_substitutes(lp: _Lp, net: Network, req: dict[Node, float]) -> set[float]:
+    """Substitution columns: after q days an alternate may stand in for the part at a site, at
+    most at the part's baseline consumption rate there. Returns the qualification days seen."""
+    idx = net.index
+    nodes = lp.nodes
     qs: set[float] = set()
     nodes_of_part: dict[str, list[int]] = defaultdict(list)
     for i, (_site, p) in enumerate(nodes):
@@ -221,58 +285,29 @@ def build_model(net: Network) -> SurvivalModel:
                 site, p = nodes[i]
                 if a.site is not None and a.site != site:
                     continue
-                alt_node = node_index.get((site, a.alternate))
+                alt_node = lp.node_index.get((site, a.alternate))
                 rate = req.get((site, p), 0.0)
                 if alt_node is None or rate <= 0:
                     continue
-                qrow = new_row(QUALIFY, -rate, -rate * a.qualification_days)
-                c = new_col(SUBST, i, 0.0, [(i, -1.0), (alt_node, a.ratio), (qrow, 1.0)])
-                col_q[c] = a.qualification_days
-                col_qrow[c] = qrow
+                qrow = lp.new_row(QUALIFY, -rate, -rate * a.qualification_days)
+                c = lp.new_col(SUBST, i, 0.0, [(i, -1.0), (alt_node, a.ratio), (qrow, 1.0)])
+                lp.col_q[c] = a.qualification_days
+                lp.col_qrow[c] = qrow
                 qs.add(a.qualification_days)
-                down[alt_node].add(i)
+                lp.down[alt_node].add(i)
+    return qs
 
-    # Lost-demand columns (performance impact only).
+
+def _add_lost(lp: _Lp, net: Network) -> list[int]:
+    """Lost-demand columns (free in the performance-impact LP only); returns the demand nodes."""
     demand_nodes: list[int] = []
-    for n, d in sorted(idx.demand.items()):
-        i = node_index[n]
-        c = new_col(LOST, i, 0.0, [(i, -1.0)])
-        lost_rate[c] = d.per_day
-        lost_margin[c] = d.margin_per_unit
+    for n, d in sorted(net.index.demand.items()):
+        i = lp.node_index[n]
+        c = lp.new_col(LOST, i, 0.0, [(i, -1.0)])
+        lp.lost_rate[c] = d.per_day
+        lp.lost_margin[c] = d.margin_per_unit
         demand_nodes.append(i)
-
-    A = sparse.csc_matrix(
-        (entries_v, (entries_r, entries_c)), shape=(len(rows_kind), len(col_kind))
-    )
-    A.sum_duplicates()
-    ships = {node_index[(ln.supplier, ln.part)] for ln in net.lanes}
-    supply = sorted({i for i, n in enumerate(nodes) if makes(n)} | ships)
-    site_nodes: dict[str, list[int]] = defaultdict(list)
-    for i, (site, _p) in enumerate(nodes):
-        site_nodes[site].append(i)
-    return SurvivalModel(
-        nodes=nodes,
-        node_index=node_index,
-        A=A,
-        a_t=np.asarray(a_t, dtype=np.float64),
-        rhs=np.asarray(rhs, dtype=np.float64),
-        row_kind=np.asarray(rows_kind, dtype=np.int8),
-        col_kind=np.asarray(col_kind, dtype=np.int8),
-        baseline=np.asarray(baseline, dtype=np.float64),
-        col_q=np.asarray(col_q, dtype=np.float64),
-        col_qrow=np.asarray(col_qrow, dtype=np.int64),
-        lost_rate=np.asarray(lost_rate, dtype=np.float64),
-        lost_margin=np.asarray(lost_margin, dtype=np.float64),
-        col_node=np.asarray(col_node, dtype=np.int64),
-        lane_col=lane_col,
-        disrupt_cols=disrupt,
-        downstream=[sorted(d) for d in down],
-        supply_nodes=supply,
-        site_ttr={s.id: s.ttr_days for s in net.sites},
-        site_nodes=dict(site_nodes),
-        demand_nodes=demand_nodes,
-        qualification_days=sorted(qs),
-    )
+    return demand_nodes
 
 
 def requirements(net: Network) -> dict[Node, float]:
