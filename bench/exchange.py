@@ -1,643 +1,391 @@
-"""Benchmark: the exchange API under a realistic load, and matching time against the pool size.
+"""Load test: the exchange API with several server workers on PostgreSQL, driven by locust.
 
-Part A starts the API server (uvicorn, 127.0.0.1, a free port) in a subprocess on a PostgreSQL
-database created for this run, seeds an operator, members with tokens, a crisis and listings,
-and drives the server from worker processes (httpx) with a mix of listing writes (create, which
-matches at once, and amend), board reads, and match + accept. It prints throughput and p50/p99
-latency, overall and per kind of request.
+Creates a throwaway PostgreSQL database (127.0.0.1), migrates it, then for each phase (a
+1-worker baseline, then the measured run with ``--workers``) starts the real server on a free
+port, seeds it through its own API (a crisis whose part catalogue is set where the API has one,
+``--members`` members with a token and a Catena-X material twin each, ``--seed-listings`` open
+offers and needs) and drives it with locust users (bench/locustfile_exchange.py; one user per
+member). It prints req/s and p50/p95/p99 per kind, the realised mix, the 5xx count, deadlocks
+seen by the server, and checks in SQL that no listing is promised more than its quantity. The
+database is dropped at the end. Only 127.0.0.1 is contacted; every loop is bounded in time and
+in requests. Exit status 1 on any 5xx, hung request or over-promise.
 
-Part B bulk-loads (COPY) pools of 10k, 100k and 1M open listings into a second crisis and times
-``match_listing`` for new listings against each pool (median over several, each rolled back),
-next to a naive baseline that scans every open listing of the crisis in Python for
-compatibility. It prints the times, how they grow against the pool, the naive/indexed ratio,
-and whether the two found the same candidates.
+    .venv/bin/python bench/exchange.py                       # ~2.5 minutes
+    .venv/bin/python bench/exchange.py --users 100 --duration 60 --workers 2 --rate 0
+    .venv/bin/python bench/exchange.py --baseline-duration 0 --duration 20   # quick look
 
-The database is dropped at the end. Only 127.0.0.1 is contacted.
-
-    .venv/bin/python bench/exchange.py                      # default: 2.5-5 minutes
-    .venv/bin/python bench/exchange.py --requests 1000 --max-pool 100000   # quicker
+``--rate`` is the offered load in req/s (default 500, the target), paced per user; ``--rate 0``
+sends as fast as answers come (closed loop), which measures the ceiling but inflates latency
+with queueing. The load generator shares the machine with the server: figures are indicative.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import multiprocessing as mp
-import os
 import random
-import socket
-import statistics
+import re
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
+import psutil  # type: ignore[import-untyped]
 
-from supplyshock.exchange import rules
-from supplyshock.exchange.candidates import find_candidates
-from supplyshock.exchange.crises import open_crisis
-from supplyshock.exchange.listings import create_listing
-from supplyshock.exchange.matching import create_and_match, match_listing
-from supplyshock.exchange.members import create_member, issue_token
-from supplyshock.exchange.schemas import (
-    CrisisCreate,
-    ListingCreate,
-    MemberCreate,
-    Principal,
-    TokenIssue,
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/e2e/server.py: the same server harness as the burst tests
+
+from tests.e2e import server as live  # noqa: E402
+
+from supplyshock.store.migrate import upgrade  # noqa: E402
+
+TARGET_RPS = 500.0
+TARGET_P99_MS = 100.0
+KIND_ORDER = (
+    "listing create",
+    "listing amend",
+    "catena-x import",
+    "board read",
+    "matches read",
+    "match accept",
+    "match decline",
 )
-from supplyshock.store.db import UnitOfWork, make_engine, make_session_factory
-from supplyshock.store.migrate import upgrade
-
-API = "/api/v1"
-OPERATOR = Principal.local_operator()
-MAKER = "Nexperia"
-
-
-# --- helpers --------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+# The official CX-0122 example (/work/shared/catena-x/ItemStock.json), reduced to one position;
+# the runner sets the material twin and the quantity per request.
+ITEM_STOCK: dict[str, Any] = {
+    "materialGlobalAssetId": "urn:uuid:48878d48-6f1d-47f5-8ded-a441d0d879df",
+    "direction": "INBOUND",
+    "positions": [
+        {
+            "orderPositionReference": {
+                "supplierOrderId": "M-Nbr-4711",
+                "customerOrderId": "C-Nbr-4711",
+                "customerOrderPositionId": "PositionId-01",
+            },
+            "allocatedStocks": [
+                {
+                    "isBlocked": False,
+                    "stockLocationBPNA": "BPNA1234567890ZZ",
+                    "lastUpdatedOnDateTime": "2023-04-28T14:23:00.123456+14:00",
+                    "quantityOnAllocatedStock": {"value": 20.0, "unit": "unit:piece"},
+                    "stockLocationBPNS": "BPNS1234567890ZZ",
+                }
+            ],
+        }
+    ],
+}
 
 
 def _pct(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) by nearest rank; values in seconds."""
+    """The q-quantile (0..1) by nearest rank."""
     if not values:
         return float("nan")
     xs = sorted(values)
     return xs[min(len(xs) - 1, max(0, round(q * len(xs) + 0.5) - 1))]
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.2f} ms"
+# --- seeding --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Database:
-    admin_url: str
-    name: str
-
-    @property
-    def url(self) -> str:
-        base, _, _ = self.admin_url.rpartition("/")
-        return f"{base}/{self.name}"
-
-
-def _create_database(admin_url: str) -> Database:
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as e:
-        sys.exit(
-            f"bench/exchange.py needs a PostgreSQL server: cannot connect to {admin_url} "
-            f"({e.__class__.__name__}: {str(e).strip()}). Start one or pass --pg-url."
+def _seed(base_url: str, db_url: str, args: argparse.Namespace, phase: str) -> dict[str, Any]:
+    """A crisis, members with tokens and twins, and open listings; returns the locust plan."""
+    rng = random.Random(7)  # the same seed in every phase: comparable pools
+    parts = [f"BX{i:03d}A" for i in range(args.parts)]
+    families = {pn: f"family-{i % 8}" for i, pn in enumerate(parts)}
+    operator = live.operator_token(db_url)
+    members = live.make_members(db_url, args.members)
+    with httpx.Client(base_url=base_url, timeout=30, limits=httpx.Limits(max_connections=16)) as c:
+        crisis_id, catalogue = live.open_crisis(
+            c,
+            operator,
+            parts,
+            [families[p] for p in parts],
+            f"bench {phase} {uuid.uuid4().hex[:6]}",
         )
-    host = psycopg.conninfo.conninfo_to_dict(admin_url).get("host", "")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        sys.exit(f"bench/exchange.py only talks to a local server, not {host!r}")
-    db = Database(admin_url, f"supplyshock_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{db.name}"')
-    return db
-
-
-def _drop_database(db: Database) -> None:
-    with psycopg.connect(db.admin_url, autocommit=True, connect_timeout=3) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-
-
-def _crisis(session: Any, name: str) -> str:
-    today = datetime.now(UTC).date()
-    crisis = open_crisis(
-        session=session,
-        actor=OPERATOR,
-        data=CrisisCreate(
-            name=name,
-            makers=[MAKER],
-            starts_on=today - timedelta(days=1),
-            ends_on=today + timedelta(days=150),
-        ),
-    )
-    return crisis.id
-
-
-def _listing_json(crisis_id: str, kind: str, part: int, rng: random.Random) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
-    start = today + timedelta(days=rng.randrange(0, 20))
-    body: dict[str, Any] = {
-        "kind": kind,
-        "crisis_id": crisis_id,
-        "part_number": f"PN{part:04d}",
-        "maker": MAKER,
-        "part_family": f"family-{part % 5}",
-        "quantity": rng.randrange(50, 1000),
-        "region": rng.choice(["europe", "east-asia", "north-america"]),
-        "window_start": start.isoformat(),
-        "window_end": (start + timedelta(days=30)).isoformat(),
-    }
-    if kind == "need":
-        body["days_of_supply"] = rng.randrange(1, 30)
-        body["margin_per_unit"] = rng.randrange(1, 50)
-    return body
-
-
-# --- part A: the server under load ----------------------------------------------------------
-
-
-def _seed_api(url: str, members: int, listings: int, parts: int) -> tuple[str, list[str]]:
-    """A crisis, ``members`` members with tokens, and ``listings`` listings (matched)."""
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    rng = random.Random(7)
-    tokens: list[str] = []
-    principals: list[Principal] = []
-    with UnitOfWork(factory) as uow:
-        crisis_id = _crisis(uow.session, "bench load")
-        for i in range(members):
-            m = create_member(
-                session=uow.session,
-                actor=OPERATOR,
-                data=MemberCreate(
-                    name=f"Bench member {i}", contact=f"m{i}@x.example", country="DE"
-                ),
-            )
-            issued = issue_token(
-                session=uow.session,
-                actor=OPERATOR,
-                data=TokenIssue(role="member", member_id=m.id, label="bench"),
-            )
-            tokens.append(issued.token)
-            principals.append(Principal(role="member", member_id=m.id))
-        issue_token(session=uow.session, actor=OPERATOR, data=TokenIssue(role="operator"))
-        uow.commit()
-    for i in range(listings):
-        with UnitOfWork(factory) as uow:
+        plan_members: list[dict[str, Any]] = []
+        twins: list[tuple[str, str, dict[str, Any]]] = []
+        for m in members:
+            twin = f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
+            entry = {"global_asset_id": twin, "part_number": rng.choice(parts), "maker": live.MAKER}
+            twins.append((m.token, f"{live.API}/catenax/twins", {"twins": [entry]}))
+            plan_members.append({"id": m.id, "token": m.token, "twin": twin, "listings": []})
+        listings: list[tuple[str, str, dict[str, Any]]] = []
+        for i in range(args.seed_listings):
+            part = rng.choice(parts)
             kind = "offer" if i % 2 == 0 else "need"
-            body = _listing_json(crisis_id, kind, rng.randrange(parts), rng)
-            create_and_match(
-                session=uow.session,
-                actor=principals[i % members],
-                data=ListingCreate.model_validate(body),
-            )
-            uow.commit()
-    engine.dispose()
-    return crisis_id, tokens
+            body = live.listing_body(crisis_id, kind, part, rng.randrange(50, 1000), families[part])
+            listings.append((members[i % len(members)].token, f"{live.API}/listings", body))
+        live.post_all(c, twins)
+        for i, created in enumerate(live.post_all(c, listings)):
+            plan_members[i % len(members)]["listings"].append(created["id"])
+    return {
+        "crisis_id": crisis_id,
+        "catalogue": catalogue,
+        "parts": parts,
+        "families": families,
+        "maker": live.MAKER,
+        "members": plan_members,
+        "item_stock": ITEM_STOCK,
+    }
 
 
-@dataclass(frozen=True)
-class WorkerJob:
-    base_url: str
-    crisis_id: str
-    tokens: list[str]
-    requests: int
-    deadline: float  # time.time() after which the worker stops
-    mix: tuple[float, float, float]
-    parts: int
-    seed: int
-
-
-Sample = tuple[str, str, float, int]  # kind, endpoint, seconds, status
-
-
-def _worker(job: WorkerJob) -> list[Sample]:
-    """One client process: a member's requests in the given mix, timed one by one."""
-    rng = random.Random(job.seed)
-    out: list[Sample] = []
-    mine: dict[str, list[str]] = defaultdict(list)  # token -> listings it created
-    with httpx.Client(base_url=job.base_url, timeout=60.0) as client:
-
-        def call(
-            token: str, kind: str, endpoint: str, method: str, path: str, **kw: Any
-        ) -> httpx.Response:
-            headers = {"Authorization": f"Bearer {token}"}
-            t0 = time.perf_counter()
-            res = client.request(method, path, headers=headers, **kw)
-            out.append((kind, endpoint, time.perf_counter() - t0, res.status_code))
-            return res
-
-        while len(out) < job.requests and time.time() < job.deadline:
-            token = rng.choice(job.tokens)  # this request acts for one member
-            own = mine[token]
-            r = rng.random()
-            if r < job.mix[0]:
-                if own and rng.random() < 0.2:
-                    call(
-                        token,
-                        "listing write",
-                        "PATCH /listings/{id}",
-                        "PATCH",
-                        f"{API}/listings/{rng.choice(own)}",
-                        json={"quantity": rng.randrange(900, 1200)},
-                    )
-                else:
-                    kind = rng.choice(["offer", "need"])
-                    body = _listing_json(job.crisis_id, kind, rng.randrange(job.parts), rng)
-                    res = call(
-                        token, "listing write", "POST /listings", "POST", f"{API}/listings",
-                        json=body,
-                    )  # fmt: skip
-                    if res.status_code == 201:
-                        own.append(res.json()["id"])
-            elif r < job.mix[0] + job.mix[1]:
-                by = rng.choice(["part", "family"])
-                path = f"{API}/board/{job.crisis_id}?by={by}"
-                call(token, "board read", "GET /board/{id}", "GET", path)
-            else:
-                res = call(
-                    token,
-                    "match + accept",
-                    "GET /matches",
-                    "GET",
-                    f"{API}/matches",
-                    params={"state": rng.choice(["proposed", "interested"]), "limit": 20},
-                )
-                todo = [
-                    m
-                    for m in (res.json().get("items", []) if res.status_code == 200 else [])
-                    if (m["state"], m["side"]) in (("proposed", "need"), ("interested", "offer"))
-                ]
-                if todo:
-                    path = f"{API}/matches/{rng.choice(todo)['id']}/accept"
-                    call(token, "match + accept", "POST /matches/{id}/accept", "POST", path)
-                elif own:
-                    path = f"{API}/listings/{rng.choice(own)}/match"
-                    call(token, "match + accept", "POST /listings/{id}/match", "POST", path)
-    return out
-
-
-def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            sys.exit(f"the API server exited early with status {proc.returncode}")
-        try:
-            if httpx.get(f"{base_url}{API}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    sys.exit("the API server did not become healthy within a minute")
-
-
-def part_a(args: argparse.Namespace, url: str) -> None:
-    print("== A. the API server under load (PostgreSQL) ==")
-    t0 = time.perf_counter()
-    crisis_id, tokens = _seed_api(url, args.members, args.seed_listings, args.parts)
-    print(
-        f"seeded {args.members} members with tokens, 1 crisis, {args.seed_listings} listings "
-        f"over {args.parts} parts (matched) in {time.perf_counter() - t0:.1f} s"
-    )
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.update(
-        SUPPLYSHOCK_DATABASE_URL=url,
-        SUPPLYSHOCK_RATE_LIMIT_PER_MINUTE="100000000",  # measure the server, not the limiter
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "--factory", "supplyshock.api.app:create_app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--no-access-log",
-        ],
-        env=env,
-    )  # fmt: skip
-    try:
-        _wait_healthy(base_url, proc)
-        mix = tuple(x / sum(args.mix) for x in args.mix)
-        per = -(-args.requests // args.workers)
-        deadline = time.time() + args.duration
-        per_worker = max(1, len(tokens) // args.workers)
-        jobs = [
-            WorkerJob(
-                base_url=base_url,
-                crisis_id=crisis_id,
-                tokens=tokens[i * per_worker : (i + 1) * per_worker] or tokens,
-                requests=per,
-                deadline=deadline,
-                mix=(mix[0], mix[1], mix[2]),
-                parts=args.parts,
-                seed=100 + i,
-            )
-            for i in range(args.workers)
-        ]
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(args.workers) as pool:
-            # Warm-up (imports, connections), not counted.
-            pool.map(_worker, [WorkerJob(**{**j.__dict__, "requests": 5}) for j in jobs])
-            start = time.perf_counter()
-            results = pool.map(_worker, jobs)
-            wall = time.perf_counter() - start
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    samples = [s for r in results for s in r]
-    errors = [s for s in samples if s[3] >= 500]
-    print(
-        f"{len(samples)} requests from {args.workers} worker processes in {wall:.1f} s "
-        f"(mix listing writes / board reads / match+accept = "
-        f"{' / '.join(f'{x:.0%}' for x in mix)}); 5xx: {len(errors)}"
-    )
-    print(f"throughput: {len(samples) / wall:.1f} req/s")
-    rows: dict[str, list[float]] = defaultdict(list)
-    statuses: dict[str, set[int]] = defaultdict(set)
-    for kind, endpoint, sec, status in samples:
-        rows["all"].append(sec)
-        rows[kind].append(sec)
-        rows[f"  {endpoint}"].append(sec)
-        statuses[f"  {endpoint}"].add(status)
-    order = ["all", "listing write", "board read", "match + accept"]
-    order += sorted(k for k in rows if k.startswith("  "))
-    print(f"{'kind':34} {'n':>6} {'req/s':>8} {'p50':>11} {'p99':>11}  statuses")
-    for key in order:
-        xs = rows.get(key)
-        if not xs:
-            continue
-        codes = ",".join(str(c) for c in sorted(statuses.get(key, set())))
-        print(
-            f"{key:34} {len(xs):6d} {len(xs) / wall:8.1f} {_ms(_pct(xs, 0.5))} "
-            f"{_ms(_pct(xs, 0.99))}  {codes}"
-        )
-
-
-# --- part B: matching time against the pool size ---------------------------------------------
-
-GROUP = 10  # listings per part number in the pool: 5 offers and 5 needs
-
-
-def _pool_rows(
-    crisis_id: str, members: list[str], start: int, end: int, today: date, expires: datetime
-) -> Iterator[tuple[tuple[Any, ...], list[tuple[str, str, str, str]]]]:
-    now = datetime.now(UTC)
-    for j in range(start, end):
-        g = j // GROUP
-        kind = "offer" if j % 2 == 0 else "need"
-        pn = f"BP{g:07d}"
-        alt = [{"part_number": f"{pn}-W", "maker": MAKER}]
-        lid = uuid.uuid4().hex
-        ws = today + timedelta(days=j % 7)
-        row = (
-            lid, kind, crisis_id, members[j % len(members)], pn, MAKER, f"family-{g % 50}",
-            json.dumps(alt), 100, 100, "2430", None, kind == "offer", False, False, "europe",
-            ws, ws + timedelta(days=60), expires, "open", 1,
-            10.0 if kind == "need" else None, 5.0 if kind == "need" else None, None, None,
-            now, now, None,
-        )  # fmt: skip
-        parts = [
-            (lid, rules.part_key(pn, MAKER), crisis_id, kind),
-            (lid, rules.part_key(f"{pn}-W", MAKER), crisis_id, kind),
-        ]
-        yield row, parts
-
-
-_LISTING_COLUMNS = (
-    "id, kind, crisis_id, member_id, part_number, maker, part_family, alternates, quantity, "
-    "quantity_open, date_code, max_lots, authorised_channel, original_packaging, traceability, "
-    "region, window_start, window_end, expires_at, status, version, days_of_supply, "
-    "margin_per_unit, price_per_unit, currency, created_at, updated_at, closed_at"
-)
-
-
-def _grow_pool(
-    url: str, crisis_id: str, members: list[str], start: int, end: int, expires: datetime
-) -> float:
-    """COPY listings start..end (and their part keys) into the pool; returns seconds."""
-    t0 = time.perf_counter()
-    today = datetime.now(UTC).date()
-    with psycopg.connect(url) as conn:
-        with conn.cursor() as cur:
-            parts: list[tuple[str, str, str, str]] = []
-            with cur.copy(f"COPY listings ({_LISTING_COLUMNS}) FROM STDIN") as copy:
-                for row, keys in _pool_rows(crisis_id, members, start, end, today, expires):
-                    copy.write_row(row)
-                    parts += keys
-            with cur.copy(
-                "COPY listing_parts (listing_id, part_key, crisis_id, kind) FROM STDIN"
-            ) as copy:
-                for key in parts:
-                    copy.write_row(key)
-        conn.commit()
-        conn.autocommit = True
-        conn.execute("ANALYZE listings")
-        conn.execute("ANALYZE listing_parts")
-    return time.perf_counter() - t0
-
-
-def _naive_candidates(session: Any, me: Any, now: datetime) -> set[str]:
-    """The baseline: read every open listing of the crisis and test compatibility in Python."""
-    from sqlalchemy import text
-
-    my_keys = {rules.part_key(me.part_number, me.maker)}
-    my_keys |= {rules.part_key(a["part_number"], a["maker"]) for a in me.alternates}
-    other = "need" if me.kind == "offer" else "offer"
-    rows = session.execute(
-        text(
-            "SELECT id, kind, member_id, part_number, maker, alternates, quantity_open, "
-            "expires_at, window_start, window_end, authorised_channel, original_packaging, "
-            "traceability, date_code, max_lots FROM listings "
-            "WHERE crisis_id = :c AND status = 'open'"
-        ),
-        {"c": me.crisis_id},
-    )
-    flags = ("authorised_channel", "original_packaging", "traceability")
-    found: set[str] = set()
-    for x in rows:
-        if x.kind != other or x.member_id == me.member_id or x.quantity_open <= 0:
-            continue
-        if x.expires_at <= now or x.window_start > me.window_end or x.window_end < me.window_start:
-            continue
-        keys = {rules.part_key(x.part_number, x.maker)}
-        keys |= {rules.part_key(a["part_number"], a["maker"]) for a in x.alternates}
-        if not keys & my_keys:
-            continue
-        offer, need = (me, x) if me.kind == "offer" else (x, me)
-        if any(getattr(need, f) and not getattr(offer, f) for f in flags):
-            continue
-        if need.date_code is not None and (
-            offer.date_code is None or offer.date_code < need.date_code
-        ):
-            continue
-        if need.max_lots is not None and (offer.max_lots is None or offer.max_lots > need.max_lots):
-            continue
-        found.add(x.id)
-    return found
+# --- one phase: a server with W workers under the load ---------------------------------------
 
 
 @dataclass
-class Probe:
-    match_s: list[float]
-    find_s: list[float]
-    naive_s: list[float]
-    matches: int
-    agree: bool
+class Phase:
+    name: str
+    workers: int
+    how: str
+    result: dict[str, Any]
+    deadlock_log_lines: int  # 'deadlock detected' in the server log (retried or not)
+    busy_log_lines: int  # the server's "answering 503" warnings
+    catalogue: str | None
 
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.result["ms"].values())
 
-def _probe(
-    factory: Any, crisis_id: str, prober: Principal, size: int, probes: int, naive_reps: int,
-    rng: random.Random,
-) -> Probe:  # fmt: skip
-    """Time match_listing for new listings on existing parts; every probe is rolled back."""
-    from supplyshock.store.models import Listing
+    @property
+    def rps(self) -> float:
+        return self.total / float(self.result["wall"])
 
-    result = Probe([], [], [], 0, True)
-    today = datetime.now(UTC).date()
-    for i in range(probes):
-        g = rng.randrange(size // GROUP)
-        kind = "need" if i % 2 == 0 else "offer"
-        data = ListingCreate(
-            kind=kind,
-            crisis_id=crisis_id,
-            part_number=f"BP{g:07d}",
-            maker=MAKER,
-            quantity=300,
-            region="europe",
-            window_start=today,
-            window_end=today + timedelta(days=30),
-            authorised_channel=True,
-            date_code="2440" if kind == "offer" else None,
-            days_of_supply=3.0 if kind == "need" else None,
-            margin_per_unit=8.0 if kind == "need" else None,
+    def count(self, pred: Any) -> int:
+        return sum(
+            n for st in self.result["status"].values() for s, n in st.items() if pred(int(s))
         )
-        with UnitOfWork(factory) as uow:  # never committed: the pool stays as it is
-            created = create_listing(session=uow.session, actor=prober, data=data).id
-            now = datetime.now(UTC)
-            t0 = time.perf_counter()
-            found = find_candidates(session=uow.session, actor=prober, listing_id=created, now=now)
-            result.find_s.append(time.perf_counter() - t0)
-            if i < naive_reps:
-                me = uow.session.get_one(Listing, created)
-                t0 = time.perf_counter()
-                naive = _naive_candidates(uow.session, me, now)
-                result.naive_s.append(time.perf_counter() - t0)
-                result.agree &= naive == {c.listing_id for c in found}
-            t0 = time.perf_counter()
-            made = match_listing(session=uow.session, actor=prober, listing_id=created, now=now)
-            uow.session.flush()
-            result.match_s.append(time.perf_counter() - t0)
-            result.matches += len(made)
-    return result
+
+    @property
+    def all_ms(self) -> list[float]:
+        return [x for v in self.result["ms"].values() for x in v]
 
 
-def part_b(args: argparse.Namespace, url: str) -> None:
+_BUSY = ("user", "nice", "system", "irq", "softirq", "steal")
+
+
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its worker processes."""
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = proc.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def _log_count(text: str, pattern: str) -> int:
+    return len(re.findall(pattern, text))
+
+
+def run_phase(
+    name: str, workers: int, duration: float, db_url: str, args: argparse.Namespace, tmp: Path
+) -> Phase:
+    env = {"SUPPLYSHOCK_RATE_LIMIT_PER_MINUTE": "100000000"}  # measure the server, not the limiter
+    log = tmp / f"server-{name}.log"
+    try:
+        return _drive(name, workers, duration, db_url, args, tmp, env, log)
+    finally:
+        if args.keep_logs and log.exists():
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            (args.keep_logs / log.name).write_bytes(log.read_bytes())
+
+
+def _drive(
+    name: str,
+    workers: int,
+    duration: float,
+    db_url: str,
+    args: argparse.Namespace,
+    tmp: Path,
+    env: dict[str, str],
+    log: Path,
+) -> Phase:
+    with live.live_server(db_url, log, workers=workers, env=env) as srv:
+        t0 = time.perf_counter()
+        plan = _seed(srv.base_url, db_url, args, name)
+        print(
+            f"[{name}] {srv.how}; seeded {args.members} members (token + twin each), "
+            f"{args.seed_listings} listings over {args.parts} parts; crisis catalogue: "
+            + (f"the {args.parts} parts" if plan["catalogue"] else "none in this API")
+            + f" ({time.perf_counter() - t0:.1f} s)"
+        )
+        plan.update(
+            base_url=srv.base_url,
+            users=args.users,
+            rate=args.rate,
+            duration=duration,
+            warmup=args.warmup,
+            max_requests=args.max_requests,
+            mix={
+                k.strip(): int(w)
+                for k, _, w in (x.partition("=") for x in args.mix.split(",") if x)
+            },
+        )
+        plan_path, out_path = tmp / f"plan-{name}.json", tmp / f"result-{name}.json"
+        plan_path.write_text(json.dumps(plan))
+        runner = [sys.executable, str(ROOT / "bench" / "locustfile_exchange.py")]
+        server_cpu0, machine0 = _server_cpu(srv.proc.pid), psutil.cpu_times()
+        subprocess.run(
+            [*runner, str(plan_path), str(out_path)],
+            check=True,
+            timeout=duration + args.warmup + 120,
+        )
+        result = json.loads(out_path.read_text())
+        result["server_cpu_s"] = _server_cpu(srv.proc.pid) - server_cpu0
+        machine = psutil.cpu_times()
+        busy = sum(getattr(machine, f) - getattr(machine0, f) for f in _BUSY)
+        idle = sum(getattr(machine, f) - getattr(machine0, f) for f in ("idle", "iowait"))
+        result["machine"] = {"busy_s": busy, "cores": psutil.cpu_count(), "total_s": busy + idle}
+    text = log.read_text(errors="replace")
+    return Phase(
+        name,
+        workers,
+        srv.how,
+        result,
+        _log_count(text, r"deadlock detected"),
+        _log_count(text, r"answering 503"),
+        plan["catalogue"],
+    )
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def print_phase(p: Phase, args_mix: str) -> None:
+    r = p.result
+    total = p.total
+    pace = f"offered {r['rate']:.0f} req/s" if r["rate"] > 0 else "unpaced (closed loop)"
     print()
-    print("== B. matching one new listing against the open pool (PostgreSQL) ==")
-    sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= args.max_pool]
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with UnitOfWork(factory) as uow:
-        crisis_id = _crisis(uow.session, "bench pool")
-        prober_id = create_member(
-            session=uow.session,
-            actor=OPERATOR,
-            data=MemberCreate(name="Bench prober", contact="p@x.example", country="DE"),
-        ).id
-        uow.commit()
-    prober = Principal(role="member", member_id=prober_id)
-    members = [uuid.uuid4().hex for _ in range(200)]
-    now = datetime.now(UTC)
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy("COPY members (id, name, contact, country, created_at) FROM STDIN") as copy:
-            for i, m in enumerate(members):
-                copy.write_row((m, f"Pool member {i}", f"pool{i}@x.example", "DE", now))
-        conn.commit()
-    expires = datetime.combine(
-        datetime.now(UTC).date() + timedelta(days=140), datetime.min.time(), tzinfo=UTC
-    )
-    rng = random.Random(11)
+    print(f"== {p.name}: {p.how}; {r['users']} locust users, {pace}, {r['wall']:.1f} s ==")
+    m = r["machine"]
     print(
-        f"pool: {GROUP} listings per part number (5 offers, 5 needs, each also answering to an "
-        f"alternate), so a new listing has ~5 candidates whatever the pool size; "
-        f"{args.probes} new listings per size (needs and offers alternately), each rolled back"
+        f"CPU during the run (load + drain, {m['total_s'] / m['cores']:.0f} s): machine busy "
+        f"{m['busy_s'] / m['total_s']:.0%} of {m['cores']} cores; server "
+        f"{r['server_cpu_s']:.1f} s = {1000 * r['server_cpu_s'] / r['sent']:.1f} ms per request "
+        f"({r['sent']} sent, warm-up included); load generator {r['generator_cpu_s']:.1f} s; "
+        f"the rest is PostgreSQL and other work on the machine"
     )
     print(
-        f"{'open listings':>14} {'load':>8} {'match_listing p50':>18} {'find_candidates p50':>20} "
-        f"{'naive scan p50':>15} {'naive/match':>12}  same candidates"
+        f"{'kind':16} {'n':>7} {'share':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8}  statuses"
     )
-    have = 0
-    stats: list[tuple[int, float, float, float]] = []
-    warm = True  # the first probes pay for imports and cold caches: run two, untimed
-    for size in sizes:
-        load = _grow_pool(url, crisis_id, members, have, size, expires)
-        have = size
-        reps = args.naive_reps if size < 1_000_000 else max(1, args.naive_reps // 3)
-        if warm:
-            _probe(factory, crisis_id, prober, size, 2, 1, rng)
-            warm = False
-        p = _probe(factory, crisis_id, prober, size, args.probes, reps, rng)
-        t_match = statistics.median(p.match_s)
-        t_find = statistics.median(p.find_s)
-        t_naive = statistics.median(p.naive_s)
-        stats.append((size, t_match, t_find, t_naive))
+    for kind in (*KIND_ORDER, "all"):
+        xs = p.all_ms if kind == "all" else r["ms"].get(kind, [])
+        if not xs:
+            continue
+        if kind == "all":
+            codes: dict[str, int] = {}
+            for st in r["status"].values():
+                for s, n in st.items():
+                    codes[s] = codes.get(s, 0) + n
+        else:
+            codes = r["status"].get(kind, {})
+        shown = " ".join(f"{s}:{n}" for s, n in sorted(codes.items()))
         print(
-            f"{size:14,d} {load:7.1f}s {_ms(t_match):>18} {_ms(t_find):>20} {t_naive:14.3f}s "
-            f"{t_naive / t_match:11.0f}x  "
-            f"{'yes' if p.agree else 'NO'} ({p.matches} matches proposed)"
+            f"{kind:16} {len(xs):7d} {len(xs) / total:6.1%} {len(xs) / r['wall']:7.1f} "
+            f"{_pct(xs, 0.5):8.1f} {_pct(xs, 0.95):8.1f} {_pct(xs, 0.99):8.1f}  {shown}"
         )
-    engine.dispose()
-    base = stats[0]
-    for size, t_match, t_find, t_naive in stats[1:]:
-        print(
-            f"pool x{size // base[0]:<5d} -> match_listing time x{t_match / base[1]:.2f}, "
-            f"find_candidates x{t_find / base[2]:.2f}, naive scan x{t_naive / base[3]:.1f}"
-        )
+    weights = ", ".join(f"{k} {w}" for k, w in r["mix"].items())
+    changed = " (CHANGED with --mix, for diagnosis: not the issue's mix)" if args_mix else ""
+    print(f"mix (task weights, %): {weights}{changed}")
+    print(f"accept/decline with nothing to act on (sent a matches read instead): {r['fallback']}")
+    print(
+        f"5xx: {p.count(lambda s: s >= 500)} (503: {p.count(lambda s: s == 503)}), "
+        f"no answer within 30 s: {p.count(lambda s: s == 0)}, 5xx naming a deadlock: "
+        f"{r['deadlock_5xx']}; transactions re-run by the server after a deadlock or "
+        f"serialization failure (X-Transaction-Retries): {r['retried']} in "
+        f"{r['retried_requests']} requests; server log: 'deadlock detected' "
+        f"{p.deadlock_log_lines}, 'answering 503' {p.busy_log_lines}"
+    )
+    for body in r["bodies_5xx"][:5]:
+        print(f"  e.g. {body}")
+    for kind, bodies in r["bodies_4xx"].items():
+        print(f"  4xx {kind}, e.g. {bodies[0][:160]}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--pg-url", default=live.PG_ADMIN_URL, help="admin URL of a local PostgreSQL")
+    ap.add_argument("--users", type=int, default=100, help="locust users (one member each)")
+    ap.add_argument("--duration", type=float, default=60, help="seconds of measured load")
+    ap.add_argument("--workers", type=int, default=2, help="server worker processes")
+    ap.add_argument("--rate", type=float, default=TARGET_RPS, help="offered req/s; 0 = unpaced")
+    ap.add_argument("--baseline-workers", type=int, default=1)
     ap.add_argument(
-        "--pg-url",
-        default=os.environ.get(
-            "SUPPLYSHOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="an admin connection to a local PostgreSQL; a database is created and dropped",
+        "--baseline-duration", type=float, default=20, help="seconds; 0 skips the baseline"
     )
-    ap.add_argument("--members", type=int, default=24)
-    ap.add_argument("--seed-listings", type=int, default=300)
-    ap.add_argument("--parts", type=int, default=60, help="part numbers the load spreads over")
-    ap.add_argument("--workers", type=int, default=4, help="client processes")
-    ap.add_argument("--requests", type=int, default=3000, help="total requests (bound)")
-    ap.add_argument("--duration", type=float, default=90, help="seconds (bound)")
+    ap.add_argument("--members", type=int, default=200)
+    ap.add_argument("--parts", type=int, default=40, help="catalogue parts the load spreads over")
+    ap.add_argument("--seed-listings", type=int, default=400)
+    ap.add_argument("--warmup", type=float, default=3, help="seconds of load not counted")
+    ap.add_argument("--max-requests", type=int, default=200_000, help="bound per phase")
     ap.add_argument(
         "--mix",
-        type=float,
-        nargs=3,
-        default=(50, 35, 15),
-        metavar=("WRITES", "BOARD", "MATCH"),
-        help="weights: listing writes, board reads, match + accept",
+        default="",
+        help="diagnosis only: reweigh kinds, e.g. 'board read=0' (the mix used is printed)",
     )
-    ap.add_argument("--max-pool", type=int, default=1_000_000, help="largest pool (10k..1M)")
-    ap.add_argument("--probes", type=int, default=15, help="new listings timed per pool size")
-    ap.add_argument("--naive-reps", type=int, default=3, help="naive scans per pool size")
-    ap.add_argument("--skip-load", action="store_true", help="only part B")
-    ap.add_argument("--skip-pool", action="store_true", help="only part A")
+    ap.add_argument("--keep-logs", type=Path, help="copy the server logs into this folder")
     args = ap.parse_args()
+    args.users = min(args.users, args.members)
+    unknown = [x.partition("=")[0].strip() for x in args.mix.split(",") if x]
+    if any(k not in KIND_ORDER for k in unknown):
+        sys.exit(f"--mix: kinds are {', '.join(KIND_ORDER)}")
 
-    db = _create_database(args.pg_url)
-    url = db.url
-    print(
-        f"database: {db.name} on {url.rpartition('@')[2].rpartition('/')[0]} (dropped at the end)"
-    )
+    phases: list[Phase] = []
     try:
-        upgrade(url)
-        if not args.skip_load:
-            part_a(args, url)
-        if not args.skip_pool:
-            part_b(args, url)
-    finally:
-        _drop_database(db)
+        ctx = live.throwaway_database(args.pg_url, prefix="supplyshock_bench")
+        with ctx as db_url, tempfile.TemporaryDirectory() as tmpdir:
+            print(f"database: {db_url.rpartition('/')[2]} on 127.0.0.1 (dropped at the end)")
+            upgrade(db_url)  # once, before any worker starts
+            tmp = Path(tmpdir)
+            if args.baseline_duration > 0:
+                phases.append(
+                    run_phase(
+                        "baseline", args.baseline_workers, args.baseline_duration, db_url, args, tmp
+                    )
+                )
+            phases.append(run_phase("measured", args.workers, args.duration, db_url, args, tmp))
+            promises = live.check_promises(db_url)
+    except live.NoPostgres as e:
+        sys.exit(f"bench/exchange.py needs a local PostgreSQL: {e}")
+
+    for p in phases:
+        print_phase(p, args.mix)
+    main_phase = phases[-1]
+    p99 = _pct(main_phase.all_ms, 0.99)
+    print()
+    print("== comparison ==")
+    print(
+        f"measured: {main_phase.rps:.1f} req/s = {main_phase.rps / TARGET_RPS:.2f} x the target "
+        f"of {TARGET_RPS:.0f}; p99 {p99:.1f} ms = {p99 / TARGET_P99_MS:.2f} x the target of "
+        f"{TARGET_P99_MS:.0f} ms"
+    )
+    if len(phases) > 1:
+        base = phases[0]
+        bp99 = _pct(base.all_ms, 0.99)
+        print(
+            f"{main_phase.workers} workers vs {base.workers}: "
+            f"req/s x{main_phase.rps / base.rps:.2f} "
+            f"({main_phase.rps:.1f} vs {base.rps:.1f}), p99 x{p99 / bp99:.2f} "
+            f"({p99:.1f} vs {bp99:.1f} ms)"
+        )
+    print(
+        f"over-promise check (SQL, every listing of both phases): {promises.listings} listings "
+        f"hold promises; promised beyond their quantity: {len(promises.over_promised)}; open "
+        f"quantity not equal to quantity minus promised: {len(promises.open_mismatch)}"
+    )
+    for row in (promises.over_promised + promises.open_mismatch)[:5]:
+        print(f"  e.g. {row}")
+    failures = sum(p.count(lambda s: s >= 500 or s == 0) for p in phases)
+    if failures or not promises.ok:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

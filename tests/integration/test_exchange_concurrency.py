@@ -87,11 +87,14 @@ def test_concurrent_appends_keep_one_unbroken_chain(committing: sessionmaker[Ses
         assert s.scalar(select(func.count()).select_from(Member)) == workers * per_worker
 
 
-def test_a_write_based_on_a_stale_read_is_refused(
+def test_a_stale_version_is_refused_and_an_unversioned_write_rereads_under_its_lock(
     committing: sessionmaker[Session], engine: Engine
 ) -> None:
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite serialises whole transactions: a stale read cannot interleave there")
+    # A write sends the version it read (optimistic) or none: with one, a change committed in
+    # between is a conflict; without one, the write row-locks and re-reads the listing first,
+    # so a matching run that committed meanwhile is no conflict the client caused.
     with UnitOfWork(committing) as uow:
         m = create_member(
             session=uow.session,
@@ -143,17 +146,117 @@ def test_a_write_based_on_a_stale_read_is_refused(
             )
             fast.commit()
         assert held.version == 1
-        with pytest.raises(Conflict, match="changed concurrently"):
+        with pytest.raises(Conflict, match="version 2, not 1"):
             update_listing(
                 session=slow.session,
                 actor=member,
                 listing_id=listing.id,
-                data=ListingUpdate(quantity=70),
+                data=ListingUpdate(quantity=70, version=held.version),
                 now=now,
             )
-
     with committing() as s:
         assert s.get_one(Listing, listing.id).quantity == 50
+
+    with UnitOfWork(committing) as slow:
+        held = slow.session.get_one(Listing, listing.id)  # version 2
+        with UnitOfWork(committing) as fast:
+            update_listing(
+                session=fast.session,
+                actor=member,
+                listing_id=listing.id,
+                data=ListingUpdate(quantity=60),
+                now=now,
+            )
+            fast.commit()
+        amended = update_listing(  # no version: locks, re-reads version 3, writes
+            session=slow.session,
+            actor=member,
+            listing_id=listing.id,
+            data=ListingUpdate(quantity=70),
+            now=now,
+        )
+        slow.commit()
+    assert amended.version == 4 and amended.quantity == 70
+
+    with committing() as s:
+        assert s.get_one(Listing, listing.id).quantity == 70
+        assert verify_audit(session=s).ok
+
+
+def test_an_unversioned_amend_waits_for_a_concurrent_writer_instead_of_failing(
+    committing: sessionmaker[Session], engine: Engine
+) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises whole transactions: the race cannot happen there")
+    with UnitOfWork(committing) as uow:
+        m = create_member(
+            session=uow.session,
+            actor=OPERATOR,
+            data=MemberCreate(name="Tier2 GmbH", contact="c", country="DE"),
+        )
+        crisis = open_crisis(
+            session=uow.session,
+            actor=OPERATOR,
+            data=CrisisCreate.model_validate(
+                {
+                    "name": "C",
+                    "starts_on": date(2025, 10, 1),
+                    "ends_on": date(2026, 3, 31),
+                    "catalogue": TEST_CATALOGUE,
+                }
+            ),
+        )
+        uow.commit()
+    member = Principal(role="member", member_id=m.id)
+    with UnitOfWork(committing) as uow:
+        listing = create_listing(
+            session=uow.session,
+            actor=member,
+            data=ListingCreate(
+                kind="offer",
+                crisis_id=crisis.id,
+                part_number="BC847B",
+                maker="Nexperia",
+                quantity=100,
+                region="europe",
+                window_start=date(2025, 11, 1),
+                window_end=date(2025, 12, 1),
+            ),
+            now=NOW,
+        )
+        uow.commit()
+
+    def second_amend() -> int:
+        with UnitOfWork(committing) as uow:
+            out = update_listing(
+                session=uow.session,
+                actor=member,
+                listing_id=listing.id,
+                data=ListingUpdate(quantity=200),
+                now=NOW,
+            )
+            uow.commit()
+            return out.version
+
+    # The first writer (as a matching run would) holds the row, changed, while the second
+    # amend arrives: before the fix the second read the old version without waiting, and
+    # its write then failed with "changed concurrently" (409) once the first committed.
+    with ThreadPoolExecutor(1) as pool, UnitOfWork(committing) as first:
+        update_listing(
+            session=first.session,
+            actor=member,
+            listing_id=listing.id,
+            data=ListingUpdate(quantity=150),
+            now=NOW,
+        )
+        pending = pool.submit(second_amend)
+        _wait_until_blocked_on_a_lock(engine, 1)
+        first.commit()
+        # created at version 1, the first amend makes 2, the second 3
+        assert pending.result(timeout=30) == 3
+
+    with committing() as s:
+        assert s.get_one(Listing, listing.id).quantity == 200
         assert verify_audit(session=s).ok
 
 

@@ -190,6 +190,18 @@ def own(session: Session, actor: Principal, listing_id: str) -> ListingObj:
     return policy.own_listing(actor, repository(session).get_listing(listing_id), listing_id)
 
 
+def own_locked(session: Session, actor: Principal, listing_id: str) -> ListingObj:
+    """The caller's own listing, row-locked until commit, for a write.
+
+    Read without the lock, a matching run committing in between would bump the row's version
+    and the write would fail as a conflict the client never caused (it sent no version).
+    Another member's listing is reported as not found, and is locked only for that instant.
+    """
+    policy.member_of(actor)
+    found = repository(session).lock_listings([listing_id]).get(listing_id)
+    return policy.own_listing(actor, found, listing_id)
+
+
 def load_own(session: Session, actor: Principal, listing_id: str) -> Listing:
     """The caller's own listing row; another member's is reported as not found."""
     return repository(session).listing_row(own(session, actor, listing_id))
@@ -231,7 +243,7 @@ def amend_listing(
 ) -> ListingObj:
     """Amend an open listing; quantity changes move the open quantity by the same amount."""
     now = now or utcnow()
-    listing = own(session, actor, listing_id)
+    listing = own_locked(session, actor, listing_id)
     try:
         check_version("listing", listing.id, listing.version or 0, data.version)
         listing.require_open()
@@ -310,7 +322,7 @@ def withdraw_listing(
 ) -> ListingPublic:
     """Take an open listing out of the pool; it stays visible to its owner as withdrawn."""
     now = now or utcnow()
-    listing = own(session, actor, listing_id)
+    listing = own_locked(session, actor, listing_id)
     try:
         check_version("listing", listing.id, listing.version or 0, version)
         listing.withdraw(now)
