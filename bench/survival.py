@@ -1,14 +1,21 @@
-"""Benchmark: the fast survival sweep against the naive per-node whole-network LP.
+"""Benchmark: the fast survival sweep against the naive per-node LP, on every generator.
 
-Generates a seeded synthetic network (default: the scale published for Ford's network, about
-4,400 supplier sites over 10 tiers and 50 plants), sweeps every supply node with the fast
-sweep (one compile, sub-network LPs proven exact, warm starts, worker processes), and runs the
-naive way -- compile the whole network and solve the whole-network LP afresh for each
-disrupted node -- on a random sample of nodes when doing all of them would take too long.
-Prints sizes, both times, the ratio and the largest difference on the nodes both solved.
+For each generator -- the three-tier network short before anything fails (350 nodes), the
+Ford-scale network (about 4,400 supplier sites over 10 tiers and 50 plants) and its crisis
+variant (5 % of capacity rows short) -- in the same run:
 
-    .venv/bin/python bench/survival.py                     # default size, 2 workers
-    .venv/bin/python bench/survival.py --suppliers 300 --plants 5 --naive-sample 0  # all
+* the fast sweep (``solve_all``, solver "auto": the region method, or the warm whole-network
+  LP where the baseline is short and the region method loses), every node;
+* the naive way: compile the whole network and solve its LP afresh per disrupted node, on every
+  node when that is estimated under ``--budget`` seconds, otherwise on a random sample
+  (stated, extrapolated);
+* a warm-started whole-network loop (one HiGHS model, bounds changed per node), likewise;
+* LPs per node and the largest difference between the fast answers and the others.
+
+Wall and CPU seconds; the ratio is naive / fast.
+
+    .venv/bin/python bench/survival.py                       # every generator, 2 workers
+    .venv/bin/python bench/survival.py --only three-tier     # one of them
 """
 
 from __future__ import annotations
@@ -18,11 +25,25 @@ import math
 import random
 import resource
 import time
+from collections import Counter
+from collections.abc import Callable
 
-from supplyshock.analysis.survival.model import build_model
-from supplyshock.analysis.survival.solve import FullSolver, Outcome
+from supplyshock.analysis.survival.model import SurvivalModel, build_model
+from supplyshock.analysis.survival.solve import Disruption, FullSolver, Outcome, WarmSolver
 from supplyshock.analysis.survival.sweep import default_horizon, disruptions, solve_all
-from supplyshock.analysis.survival.synthetic import synthetic_network
+from supplyshock.analysis.survival.synthetic import (
+    crisis_network,
+    synthetic_network,
+    three_tier_network,
+)
+from supplyshock.domain.network import Network
+
+GENERATORS: dict[str, Callable[[int], Network]] = {
+    "three-tier": lambda seed: three_tier_network(seed=seed, short_share=0.1),
+    "ford": lambda seed: synthetic_network(seed=seed),
+    "ford-crisis": lambda seed: crisis_network(seed=seed, short_share=0.05),
+}
+Items = list[tuple[Disruption, float | None]]
 
 
 def _diff(a: Outcome, b: Outcome) -> float:
@@ -44,84 +65,108 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _loop(
+    name: str,
+    solve: Callable[[int], Outcome],
+    n: int,
+    budget: float,
+    sample: int,
+    rng: random.Random,
+) -> tuple[dict[int, Outcome], float, float, str]:
+    """Solve nodes one by one: all of them when the first few say that fits ``budget``
+    seconds, else a random sample. Returns answers, extrapolated wall and CPU, and how."""
+    order = list(range(n))
+    rng.shuffle(order)
+    got: dict[int, Outcome] = {}
+    t0, c0 = time.perf_counter(), _cpu()
+    for k, i in enumerate(order):
+        got[i] = solve(i)
+        spent = time.perf_counter() - t0
+        if k + 1 >= 3 and spent / (k + 1) * n > budget and k + 1 >= min(sample, n):
+            break
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    if len(got) == n:
+        return got, wall, cpu, f"all {n} nodes"
+    scale = n / len(got)
+    how = f"{len(got)} random nodes ({wall:.1f} s), extrapolated to {n}"
+    print(f"  {name}: all nodes estimated over {budget:.0f} s: sampled")
+    return got, wall * scale, cpu * scale, how
+
+
+def run(gen: str, args: argparse.Namespace) -> dict[str, str]:
+    t0 = time.perf_counter()
+    net = GENERATORS[gen](args.seed)
+    model: SurvivalModel = build_model(net)
+    items: Items = disruptions(model, "node")
+    horizon = default_horizon(items)
+    short = len(model.deficit_rows())
+    n_cap = int(sum(1 for k in model.row_kind if k in (1, 2)))
+    print(
+        f"\n== {gen}: {len(net.sites)} sites, {len(net.parts)} parts, {len(net.lanes)} lanes; "
+        f"LP {model.n_rows} rows x {model.n_cols + 1} columns; {len(items)} nodes; "
+        f"{short} rows short before any disruption ({short / max(1, n_cap):.1%} of the "
+        f"{n_cap} capacity rows, {short / model.n_rows:.2%} of all rows); horizon "
+        f"{horizon:g} d  [built in {time.perf_counter() - t0:.1f} s]"
+    )
+    t0, c0 = time.perf_counter(), _cpu()
+    fast = solve_all(model, items, workers=args.workers, horizon=horizon)
+    t_fast, c_fast = time.perf_counter() - t0, _cpu() - c0
+    methods = Counter(o.method for o in fast)
+    lps = sum(o.solves for o in fast) / len(fast)
+    print(
+        f"  fast: {t_fast:.2f} s wall, {c_fast:.2f} s CPU ({args.workers} workers); "
+        f"methods {dict(methods)}; {lps:.2f} LPs per node"
+    )
+    rng = random.Random(args.seed)
+
+    def naive(i: int) -> Outcome:
+        whole = build_model(net)  # afresh, as a modelling layer would
+        return FullSolver(whole, horizon=horizon).solve(*items[i])
+
+    warm_solver = WarmSolver(model, horizon)
+    nv, t_nv, c_nv, how_nv = _loop("naive", naive, len(items), args.budget, args.sample, rng)
+    wm, t_wm, c_wm, how_wm = _loop(
+        "warm", lambda i: warm_solver.solve(*items[i]), len(items), args.budget, args.sample, rng
+    )
+    worst = max(
+        [_diff(fast[i], o) for i, o in nv.items()] + [_diff(fast[i], o) for i, o in wm.items()]
+    )
+    print(f"  naive (build + whole LP per node, one core): {t_nv:.1f} s wall, {c_nv:.1f} s CPU "
+          f"[{how_nv}]")  # fmt: skip
+    print(f"  warm whole-network loop (one core): {t_wm:.1f} s wall, {c_wm:.1f} s CPU "
+          f"[{how_wm}]")  # fmt: skip
+    print(
+        f"  ratio naive/fast: {t_nv / t_fast:.1f}x wall, {c_nv / c_fast:.1f}x CPU; "
+        f"largest difference {worst:.1e} on {len(nv)} + {len(wm)} nodes"
+    )
+    return {
+        "generator": gen,
+        "fast": f"{t_fast:.2f} / {c_fast:.2f}",
+        "naive": f"{t_nv:.1f} / {c_nv:.1f}",
+        "warm": f"{t_wm:.1f} / {c_wm:.1f}",
+        "LPs/node": f"{lps:.2f}",
+        "max diff": f"{worst:.1e}",
+        "ratio": f"{t_nv / t_fast:.0f}x",
+        "method": ",".join(sorted(methods)),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--suppliers", type=int, default=4400)
-    ap.add_argument("--plants", type=int, default=50)
-    ap.add_argument("--tiers", type=int, default=10)
+    ap.add_argument("--only", choices=sorted(GENERATORS), action="append")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
-        "--naive-sample",
-        type=int,
-        default=40,
-        help="nodes to time the naive way on (0: every node)",
+        "--budget", type=float, default=120.0, help="seconds under which naive/warm do all nodes"
     )
+    ap.add_argument("--sample", type=int, default=20, help="nodes sampled past the budget")
     args = ap.parse_args()
-
-    t0 = time.perf_counter()
-    net = synthetic_network(
-        suppliers=args.suppliers, plants=args.plants, tiers=args.tiers, seed=args.seed
-    )
-    t_gen = time.perf_counter() - t0
-    print(
-        f"network: {len(net.sites)} sites ({args.suppliers} suppliers, {args.plants} plants, "
-        f"{args.tiers} tiers), {len(net.parts)} parts, {len(net.lanes)} lanes, "
-        f"{len(net.bom)} BOM lines  [generated in {t_gen:.1f} s]"
-    )
-
-    t0 = time.perf_counter()
-    cpu0 = _cpu()
-    model = build_model(net)
-    items = disruptions(model, "node")
-    horizon = default_horizon(items)
-    outcomes = solve_all(model, items, workers=args.workers, horizon=horizon)
-    t_fast = time.perf_counter() - t0
-    cpu_fast = _cpu() - cpu0
-    print(
-        f"LP: {model.n_rows} rows x {model.n_cols + 1} columns; {len(model.nodes)} part-site "
-        f"nodes, {len(items)} disrupted one at a time; horizon {horizon:g} days"
-    )
-    print(
-        f"fast sweep (compile + all nodes, {args.workers} workers): {t_fast:.1f} s wall, "
-        f"{cpu_fast:.1f} s CPU (this process and its workers; on a shared machine CPU / "
-        f"workers is the wall time it would take with the cores to itself)"
-    )
-
-    rng = random.Random(args.seed)
-    picked = list(range(len(items)))
-    sampled = 0 < args.naive_sample < len(items)
-    if sampled:
-        picked = sorted(rng.sample(picked, args.naive_sample))
-    t0 = time.perf_counter()
-    cpu0 = _cpu()
-    naive: list[Outcome] = []
-    for i in picked:
-        d, ttr = items[i]
-        whole = build_model(net)  # afresh, as a modelling layer would
-        naive.append(FullSolver(whole, horizon=horizon).solve(d, ttr))
-    t_naive_part = time.perf_counter() - t0
-    cpu_naive = (_cpu() - cpu0) * len(items) / len(picked)
-    t_naive = t_naive_part * len(items) / len(picked)
-    how = (
-        f"estimated from {len(picked)} random nodes ({t_naive_part:.1f} s, one core)"
-        if sampled
-        else "all nodes, one core"
-    )
-    print(f"naive sweep: {t_naive:.0f} s ({how})")
-    print(
-        f"ratio naive / fast: {t_naive / t_fast:.0f}x wall; CPU {cpu_naive:.0f} s / "
-        f"{cpu_fast:.1f} s = {cpu_naive / cpu_fast:.0f}x"
-    )
-    worst = max((_diff(outcomes[i], o) for i, o in zip(picked, naive, strict=True)), default=0.0)
-    print(f"largest difference on {len(picked)} nodes (TTS and impact, relative): {worst:.2e}")
-    finite = [o.tts for o in outcomes if math.isfinite(o.tts)]
-    at_risk = sum(1 for o in outcomes if o.ttr is not None and o.tts < o.ttr)
-    print(
-        f"answers: {len(outcomes) - len(finite)} nodes survive indefinitely, "
-        f"{sum(o.beyond_horizon for o in outcomes)} beyond the horizon, "
-        f"{at_risk} with TTS < TTR"
-    )
+    rows = [run(g, args) for g in (args.only or list(GENERATORS))]
+    print("\n| generator | fast wall/CPU s | naive wall/CPU s | warm loop wall/CPU s | "
+          "LPs/node | max diff | naive/fast | method |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r.values()) + " |")
 
 
 if __name__ == "__main__":

@@ -205,12 +205,25 @@ def _csv_rows(rows: list[NodeRisk]) -> list[list[object]]:
     ]
 
 
+def _caption(rows: list[NodeRisk], h: float | None) -> str | None:
+    """The horizon note, and a note when the sweep fell back from the region method."""
+    notes = [] if h is None else [f"TTS past {h:g} days shown as ≥{h:g} unless unbounded"]
+    warm = sum(r.method == "warm" for r in rows)
+    if warm:
+        notes.append(
+            f"{warm} of {len(rows)} solved as the whole-network LP (warm-started): the "
+            "network is short before any disruption and sub-networks would be slower; "
+            "answers are the same"
+        )
+    return "\n".join(notes) or None
+
+
 def _print_table(t: SurvivalTable, top: int) -> None:
     rows, h = t.rows, t.horizon_days
     at_risk = sum(r.at_risk for r in rows)
     table = Table(
         title=f"Risk exposure — {t.network}: {len(rows)} {t.level}s, {at_risk} with TTS < TTR",
-        caption=None if h is None else f"TTS past {h:g} days shown as ≥{h:g} unless unbounded",
+        caption=_caption(rows, h),
     )
     for col, justify in (
         ("#", "right"),

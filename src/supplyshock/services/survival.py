@@ -47,6 +47,7 @@ class SurvivalTable:
                     "lost_margin": r.lost_margin,
                     "rei": r.rei,
                     "at_risk": r.at_risk,
+                    "method": r.method,
                 }
                 for i, r in enumerate(self.rows, start=1)
             ],
@@ -66,6 +67,7 @@ def rows_of(document: dict[str, Any]) -> list[NodeRisk]:
             n["rei"],
             n["at_risk"],
             n["tts_beyond_horizon"],
+            n.get("method", "region"),  # documents stored before the field existed
         )
         for n in document["nodes"]
     ]

@@ -13,7 +13,7 @@ from supplyshock.analysis.survival.measure import (
     survival_by_measure,
 )
 from supplyshock.analysis.survival.model import SurvivalModel, build_model
-from supplyshock.analysis.survival.solve import FullSolver, Outcome, RegionSolver
+from supplyshock.analysis.survival.solve import FullSolver, Outcome, RegionSolver, WarmSolver
 from supplyshock.analysis.survival.sweep import NodeRisk, default_horizon, sweep
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "PlantSurvival",
     "RegionSolver",
     "SurvivalModel",
+    "WarmSolver",
     "build_model",
     "default_horizon",
     "lanes_blocked_by",

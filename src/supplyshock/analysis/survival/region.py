@@ -6,6 +6,7 @@ docstring; :meth:`Region.run` checks it and names the outside columns that fail 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,10 @@ _SETTLED = (
     highspy.HighsModelStatus.kInfeasible,
 )
 _Basis = tuple[IntArray, np.ndarray, IntArray, np.ndarray, int]
+
+
+class TooSlow(Exception):
+    """A region search ran past its solver's ``deadline`` (a timed trial gave up on it)."""
 
 
 @dataclass(frozen=True)
@@ -300,6 +305,8 @@ class Search:
             self.solves += 1
             if not len(grow):
                 return t
+            if self.s.deadline is not None and time.perf_counter() > self.s.deadline:
+                raise TooSlow
             # Warm-start a wider region from this one's basis (nan: infeasible, no basis);
             # small LPs solve cold faster than a basis travels through Python.
             warm = t == t and len(region.rows) >= _WARM_ROWS

@@ -29,6 +29,7 @@ from supplyshock.analysis.survival.bounds import (
 )
 from supplyshock.analysis.survival.model import LOST, PROD, SUBST, FloatArray, SurvivalModel
 from supplyshock.analysis.survival.region import INF, Mode, Region, Search, touched
+from supplyshock.analysis.survival.warm import WarmSearch
 
 __all__ = [
     "INF",
@@ -36,6 +37,7 @@ __all__ = [
     "FullSolver",
     "Outcome",
     "RegionSolver",
+    "WarmSolver",
     "lanes_disruption",
     "node_disruption",
     "site_disruption",
@@ -64,6 +66,7 @@ class Outcome:
     region_rows: int  # rows of the final LP (the whole model for the full solver)
     solves: int
     beyond_horizon: bool = False  # TTS is at least ``tts`` (the horizon), but finite
+    method: str = "region"  # "region", "warm" (whole network, one warm model) or "full"
 
 
 def node_disruption(model: SurvivalModel, node: int) -> Disruption:
@@ -95,6 +98,7 @@ class _Base:
         """
         self.model = model
         self.horizon = horizon
+        self.deadline: float | None = None  # perf_counter() past which a search gives up
         self.A_csr = model.A.tocsr()
         self.col_nnz = np.diff(model.A.indptr)
         self.a_t = model.a_t
@@ -127,7 +131,7 @@ class _Base:
         m = self.model
         fixed = np.zeros(m.n_cols, dtype=bool)
         fixed[list(d.cols)] = True
-        search = Search(self, fixed, self.seed_rows(d))
+        search = self.search_for(d, fixed, demand_nodes)
         saved_a_t = self.a_t
         if demand_nodes is not None:
             self.a_t = self._own_demand(demand_nodes)
@@ -142,8 +146,25 @@ class _Base:
             lost_units, lost_margin, by_node = self._impact(search, t, ttr, demand_nodes)
         rows = 0 if search.region is None else len(search.region.rows)
         return Outcome(
-            d.label, t, ttr, lost_units, lost_margin, by_node, rows, search.solves, beyond
+            d.label,
+            t,
+            ttr,
+            lost_units,
+            lost_margin,
+            by_node,
+            rows,
+            search.solves,
+            beyond,
+            self.method,
         )
+
+    method = "region"
+
+    def search_for(
+        self, d: Disruption, fixed: np.ndarray, demand_nodes: set[int] | None
+    ) -> Search | WarmSearch:
+        """The search that answers this disruption (a region grown from its seed rows)."""
+        return Search(self, fixed, self.seed_rows(d))
 
     def _own_demand(self, demand_nodes: set[int]) -> FloatArray:
         """``a_t`` with demand kept only at ``demand_nodes`` (only balance rows carry it)."""
@@ -155,7 +176,7 @@ class _Base:
         return a_t
 
     def _tts(
-        self, search: Search, d: Disruption, demand_nodes: set[int] | None
+        self, search: Search | WarmSearch, d: Disruption, demand_nodes: set[int] | None
     ) -> tuple[float, bool]:
         """Max t, alternates joining as they qualify; and whether it is only "at least"."""
         m = self.model
@@ -188,7 +209,7 @@ class _Base:
         return horizon, True
 
     def _impact(
-        self, search: Search, t: float, ttr: float, demand_nodes: set[int] | None
+        self, search: Search | WarmSearch, t: float, ttr: float, demand_nodes: set[int] | None
     ) -> tuple[float, float, dict[int, float]]:
         """Units and margin lost while down for ``ttr`` days, in total and per node."""
         if not t < ttr:
@@ -207,10 +228,35 @@ class _Base:
 
 
 class FullSolver(_Base):
-    """The whole-network LP for every disruption (no cut)."""
+    """The whole-network LP for every disruption (no cut), built afresh each time."""
+
+    method = "full"
 
     def seed_rows(self, d: Disruption) -> np.ndarray:
         return np.ones(self.model.n_rows, dtype=bool)
+
+
+class WarmSolver(FullSolver):
+    """The whole-network LP in one HiGHS model: a disruption changes bounds, HiGHS re-solves
+    from the last basis, and a disruption the undisrupted optimum never relied on is
+    answered without an LP (:mod:`~supplyshock.analysis.survival.warm`)."""
+
+    method = "warm"
+
+    def __init__(self, model: SurvivalModel, horizon: float | None = None) -> None:
+        super().__init__(model, horizon)
+        # Devex pricing: 30 % faster than the default here (350-node three-tier network).
+        self.highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
+        self._warm: WarmSearch | None = None  # built on first use (passes the whole LP)
+
+    def search_for(
+        self, d: Disruption, fixed: np.ndarray, demand_nodes: set[int] | None
+    ) -> Search | WarmSearch:
+        if demand_nodes is not None:  # another t column: not the kept model
+            return Search(self, fixed, self.seed_rows(d))
+        if self._warm is None:
+            self._warm = WarmSearch(self, self.model)
+        return self._warm.start(fixed, d.cols)
 
 
 class RegionSolver(_Base):

@@ -16,13 +16,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from supplyshock.analysis.survival.choose import Choice, Chosen, Method, choose, make_solver
 from supplyshock.analysis.survival.model import SurvivalModel, build_model
 from supplyshock.analysis.survival.solve import (
     INF,
     Disruption,
-    FullSolver,
     Outcome,
-    RegionSolver,
+    _Base,
     node_disruption,
     site_disruption,
 )
@@ -33,6 +33,7 @@ Level = Literal["node", "site"]
 MIN_PARALLEL = 200
 #: Chunks per worker: enough that the last ones finish close together.
 _CHUNKS_PER_WORKER = 48
+_WORTH_A_POOL = 2.0  # seconds of work, one process, below which workers cost more than they save
 Progress = Callable[[int, int], None]
 
 
@@ -49,6 +50,7 @@ class NodeRisk:
     rei: float | None  # impact / worst impact, 0..1
     at_risk: bool  # TTS < TTR: the nodes to act on
     beyond_horizon: bool = False  # TTS is at least ``tts`` days (finite, not solved further)
+    method: str = "region"  # how it was solved: "region", "warm" (whole network) or "full"
 
     @property
     def label(self) -> str:
@@ -95,11 +97,11 @@ class _Solvers(threading.local):
     time."""
 
     token: str | None = None
-    solver: RegionSolver | None = None
+    solver: _Base | None = None
 
-    def get(self, model: SurvivalModel, token: str, horizon: float | None) -> RegionSolver:
+    def get(self, model: SurvivalModel, token: str, horizon: float | None, method: Chosen) -> _Base:
         if self.solver is None or self.token != token:
-            self.token, self.solver = token, RegionSolver(model, horizon)
+            self.token, self.solver = token, make_solver(model, method, horizon)
         return self.solver
 
 
@@ -107,8 +109,8 @@ _SOLVERS = _Solvers()
 _POOL = "pool"  # the token of a process pool's model (each pool process has one)
 
 
-def _init_worker(model: SurvivalModel, horizon: float | None) -> None:
-    _SOLVERS.get(model, _POOL, horizon)
+def _init_worker(model: SurvivalModel, horizon: float | None, method: Chosen) -> None:
+    _SOLVERS.get(model, _POOL, horizon, method)
 
 
 def _solve_chunk(chunk: list[tuple[Disruption, float | None]]) -> list[Outcome]:
@@ -122,8 +124,9 @@ def _solve_chunk_dask(
     model: SurvivalModel,
     token: str,
     horizon: float | None,
+    method: Chosen,
 ) -> list[Outcome]:
-    _SOLVERS.get(model, token, horizon)
+    _SOLVERS.get(model, token, horizon, method)
     return _solve_chunk(chunk)
 
 
@@ -160,20 +163,47 @@ def solve_all(
     workers: int = 1,
     scheduler: Any = None,
     progress: Progress | None = None,
-    solver: Literal["region", "full"] = "region",
+    solver: Method = "auto",
     horizon: float | None = None,
 ) -> list[Outcome]:
     """Solve every disruption; results come back in the order of ``items``.
 
     ``scheduler`` is a ``distributed.Client`` or a scheduler address; ``workers`` > 1 uses a
     process pool on this machine; otherwise everything runs here. ``horizon``: see
-    :class:`~supplyshock.analysis.survival.solve.RegionSolver`.
+    :class:`~supplyshock.analysis.survival.solve.RegionSolver`. ``solver``: "auto" (the
+    region method, or the warm whole-network LP where the baseline is short and the region
+    method loses: :mod:`~supplyshock.analysis.survival.choose`), or one of them by name
+    ("full": the naive whole-network LP built afresh per disruption). Every outcome names
+    its ``method``.
     """
+    choice = choose(model, items, horizon, solver)
+    found = choice.found
+    todo = [i for i in range(len(items)) if i not in found]
+    rest = _solve(model, [items[i] for i in todo], workers, scheduler, progress, horizon, choice)
+    out: list[Outcome | None] = [found.get(i) for i in range(len(items))]
+    for i, o in zip(todo, rest, strict=True):
+        out[i] = o
+    return [o for o in out if o is not None]
+
+
+def _solve(
+    model: SurvivalModel,
+    items: list[tuple[Disruption, float | None]],
+    workers: int,
+    scheduler: Any,
+    progress: Progress | None,
+    horizon: float | None,
+    choice: Choice,
+) -> list[Outcome]:
     total = len(items)
+    method = choice.method
     if scheduler is not None:
-        return _solve_dask(model, items, scheduler, progress, horizon)
-    if workers <= 1 or total < MIN_PARALLEL or solver == "full":
-        s = RegionSolver(model, horizon) if solver == "region" else FullSolver(model, horizon)
+        return _solve_dask(model, items, scheduler, progress, horizon, method)
+    # Worker processes start in about half a second and each solves the undisrupted network
+    # again (warm solver): not worth it for a sweep the trial says is shorter than that.
+    short = choice.per_item is not None and choice.per_item * total < _WORTH_A_POOL
+    if workers <= 1 or total < MIN_PARALLEL or method == "full" or short:
+        s = choice.solver or make_solver(model, method, horizon)
         out = []
         for i, (d, ttr) in enumerate(items):
             out.append(s.solve(d, ttr))
@@ -182,7 +212,8 @@ def solve_all(
         return out
     # Many chunks per worker so the progress bar moves and a slow chunk does not idle cores.
     chunks = _chunks(total, workers * _CHUNKS_PER_WORKER)
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model, horizon)) as pool:
+    init = (model, horizon, method)
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
         futs = {pool.submit(_solve_chunk, [items[i] for i in c]): c for c in chunks}
         return _gather(((futs[f], f.result()) for f in as_completed(futs)), total, progress)
 
@@ -193,6 +224,7 @@ def _solve_dask(
     scheduler: Any,
     progress: Progress | None,
     horizon: float | None,
+    method: Chosen,
 ) -> list[Outcome]:
     import distributed as _distributed
 
@@ -211,6 +243,7 @@ def _solve_dask(
             model=shared,
             token=token,
             horizon=horizon,
+            method=method,
             pure=False,
         )
         order = {f.key: c for f, c in zip(futs, chunks, strict=True)}
@@ -249,6 +282,7 @@ def risk_table(
                 rei,
                 at_risk,
                 o.beyond_horizon,
+                o.method,
             )
         )
     rows.sort(key=lambda r: (-(r.rei or 0.0), r.tts, r.label))

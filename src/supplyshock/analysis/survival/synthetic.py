@@ -28,8 +28,16 @@ def synthetic_network(
     second_source: float = 0.3,
     alternates: float = 0.03,
     seed: int = 0,
+    short_share: float = 0.0,
 ) -> Network:
-    """A random but reproducible network; the same arguments give the same network."""
+    """A random but reproducible network; the same arguments give the same network.
+
+    ``short_share`` > 0 gives the *crisis* variant: that share of the capacity rows
+    (production capacities and capacity groups) is cut to 60-90 % of what it was; those that
+    fall below today's need make the network short before anything fails
+    (``crisis_network``: 5 % cut; at the default size 411 rows, 4.3 % of capacity rows, end
+    up short).
+    """
     if suppliers < tiers or plants < 1 or tiers < 1:
         raise ValueError("need at least one plant, one tier and one supplier per tier")
     rng = random.Random(seed)
@@ -212,9 +220,122 @@ def synthetic_network(
                             "capacity_per_day": _up(req.get((site, part), 0.0) * factor),
                         }
                     )
+    if short_share > 0:
+        # A separate stream, so the healthy network (short_share 0) stays as it was.
+        capped = [p for p in data["production"] if "capacity_per_day" in p]
+        _make_short(capped + data["capacity_groups"], short_share, random.Random(seed + 7919))
     return Network.model_validate(
         {"meta": {"name": f"synthetic-{seed}", "synthetic": True}, **data}
     )
+
+
+def crisis_network(*, seed: int = 0, short_share: float = 0.05, **kw: Any) -> Network:
+    """The Ford-scale network with ``short_share`` of its capacity rows short (5 %)."""
+    return synthetic_network(seed=seed, short_share=short_share, **kw)
+
+
+def _make_short(records: list[dict[str, Any]], share: float, rng: random.Random) -> None:
+    """Cut ``share`` of the capacity records (``capacity_per_day`` > 0) to 60-90 % of what
+    they were (a capacity that had spare may stay above today's need)."""
+    live = [r for r in records if r["capacity_per_day"] > 0]
+    for r in rng.sample(live, round(share * len(live))):
+        r["capacity_per_day"] = round(r["capacity_per_day"] * rng.uniform(0.6, 0.9), 6)
+
+
+def three_tier_network(
+    *,
+    products: int = 50,
+    tier2: int = 100,
+    tier3: int = 200,
+    plants: int = 5,
+    short_share: float = 0.1,
+    seed: int = 0,
+) -> Network:
+    """A three-tier network (finished products at plants; tier-2 and tier-3 suppliers, one
+    node each: 350 nodes by default) in which ``short_share`` of the suppliers' capacity
+    rows is cut to 60-90 % of what it was (5-50 % above today's need before), which leaves
+    most of them short before anything fails (26 of 350 capacity rows at the defaults).
+
+    A fifth of the parts of each supplier tier have a second source (sites beyond the
+    number of parts make a part again); every plant keeps some stock of its inputs.
+    """
+    rng = random.Random(seed)
+    data: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    data["companies"].append({"id": "oem", "name": "OEM", "country": "DE"})
+    for k in range(plants):
+        data["sites"].append({"id": f"P{k}", "company": "oem", "country": "DE", "ttr_days": 10.0})
+    makers: dict[str, list[str]] = defaultdict(list)
+    tiers: list[list[str]] = []
+    for name, n_sites in (("T2", tier2), ("T3", tier3)):
+        n_parts = max(1, round(n_sites * 0.8))
+        tiers.append([f"{name}P{j:03d}" for j in range(n_parts)])
+        for i in range(n_sites):
+            sid = f"{name}-{i:03d}"
+            country = rng.choice(_COUNTRIES)
+            data["companies"].append({"id": sid, "name": sid, "country": country})
+            data["sites"].append(
+                {
+                    "id": sid,
+                    "company": sid,
+                    "country": country,
+                    "ttr_days": float(rng.randint(5, 60)),
+                }
+            )
+            makers[tiers[-1][i % n_parts]].append(sid)
+    finished = [f"F{j:02d}" for j in range(products)]
+    made_at = {f: f"P{j % plants}" for j, f in enumerate(finished)}
+    for f in finished:
+        data["parts"].append({"id": f, "hs_code": "870380", "finished": True})
+    for tier in tiers:
+        for p in tier:
+            data["parts"].append({"id": p, "hs_code": "870899", "maker": makers[p][0]})
+    children: dict[str, dict[str, int]] = defaultdict(dict)
+    for parents, kids, per in ((finished, tiers[0], 3), (tiers[0], tiers[1], 2)):
+        for c in kids:  # every part has a parent
+            children[rng.choice(parents)][c] = rng.randint(1, 2)
+        for p in parents:
+            for c in rng.sample(kids, per):
+                children[p].setdefault(c, rng.randint(1, 2))
+    for p, kq in children.items():
+        for c, q in kq.items():
+            data["bom"].append({"parent": p, "child": c, "qty": q})
+    for p in finished + tiers[0]:
+        for site in [made_at[p]] if p in made_at else makers[p]:
+            for c in children[p]:
+                for k, sup in enumerate(makers[c]):
+                    share = 1.0 if len(makers[c]) == 1 else (0.6 if k == 0 else 0.4)
+                    data["lanes"].append(
+                        {"id": f"L{len(data['lanes'])}", "supplier": sup, "customer": site,
+                         "part": c, "share": share}
+                    )  # fmt: skip
+    for f in finished:
+        data["demand"].append(
+            {
+                "site": made_at[f],
+                "part": f,
+                "per_day": float(rng.randint(50, 200)),
+                "margin_per_unit": float(rng.randint(1000, 5000)),
+            }
+        )
+    base = Network.model_validate({"meta": {"name": f"three-tier-{seed}"}, **data})
+    from supplyshock.analysis.survival.model import requirements
+
+    req = requirements(base)
+    supplier_made = {(s, p) for p, ss in makers.items() for s in ss}
+    for (site, part), rate in sorted(req.items()):
+        if rate <= 0:
+            continue
+        if (site, part) in supplier_made or part in made_at:
+            cap = rate * (1.2 if part in made_at else rng.uniform(1.05, 1.5))
+            data["production"].append({"site": site, "part": part, "capacity_per_day": _up(cap)})
+        else:  # an input at its buyer: some stock
+            data["inventory"].append(
+                {"site": site, "part": part, "on_hand": round(rate * rng.uniform(0, 10), 1)}
+            )
+    suppliers = [p for p in data["production"] if p["part"] not in made_at]
+    _make_short(suppliers, short_share, rng)
+    meta = {"name": f"three-tier-{seed}", "synthetic": True}
+    return Network.model_validate({"meta": meta, **data})
 
 
 def _up(x: float) -> float:
