@@ -19,10 +19,9 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROW_BYTES = 46  # one lane row plus half a BOM row and half an inventory row, in CSV
+ROW_BYTES = 57  # one lane row plus half a BOM row and half an inventory row, in CSV
 
 
 def generate(out: Path, mb: float) -> dict[str, list[Path]]:
@@ -37,19 +36,38 @@ def generate(out: Path, mb: float) -> dict[str, list[Path]]:
     for i in range(n_rows):
         a = rng.randrange(n_sites)
         lanes.append(
-            {"id": f"l{i}", "supplier": f"s{a}", "customer": f"s{(a + 1 + rng.randrange(n_sites - 1)) % n_sites}",
-             "part": f"p{rng.randrange(n_parts)}", "capacity_per_day": rng.randrange(1, 10_000),
-             "lead_time_days": rng.randrange(0, 90)}
+            {
+                "id": f"l{i}",
+                "supplier": f"s{a}",
+                "customer": f"s{(a + 1 + rng.randrange(n_sites - 1)) % n_sites}",
+                "part": f"p{rng.randrange(n_parts)}",
+                "capacity_per_day": rng.randrange(1, 10_000),
+                "lead_time_days": rng.randrange(0, 90),
+            }
         )
+    pairs: set[tuple[int, int]] = set()
+    while len(pairs) < n_rows // 2:
+        p = rng.randrange(n_parts - 1)  # parent before child: no cycles; no repeated pair
+        pairs.add((p, rng.randrange(p + 1, n_parts)))
+    bom = [
+        {"parent": f"p{p}", "child": f"p{c}", "qty": round(rng.uniform(0.1, 9), 2)}
+        for p, c in sorted(pairs)
+    ]
     for _ in range(n_rows // 2):
-        p = rng.randrange(n_parts - 1)  # parent before child: no cycles
-        bom.append({"parent": f"p{p}", "child": f"p{rng.randrange(p + 1, n_parts)}",
-                    "qty": round(rng.uniform(0.1, 9), 2)})
-    for _ in range(n_rows // 2):
-        inventory.append({"site": f"s{rng.randrange(n_sites)}", "part": f"p{rng.randrange(n_parts)}",
-                          "on_hand": rng.randrange(0, 100_000)})
-    head = {"meta": {"name": "bench", "synthetic": True}, "companies": companies,
-            "sites": sites, "parts": parts}
+        site, part = rng.randrange(n_sites), rng.randrange(n_parts)
+        inventory.append(
+            {"site": f"s{site}", "part": f"p{part}", "on_hand": rng.randrange(100_000)}
+        )
+    # Demand for the last part, which has no BOM children (children come after parents), so
+    # the requirement check runs over its lanes without multiplying down a random DAG.
+    demand = [{"site": f"s{i}", "part": f"p{n_parts - 1}", "per_day": 100} for i in range(20)]
+    head = {
+        "meta": {"name": "bench", "synthetic": True},
+        "companies": companies,
+        "sites": sites,
+        "parts": parts,
+        "demand": demand,
+    }
     big = {"lanes": lanes, "bom": bom, "inventory": inventory}
 
     out.mkdir(parents=True, exist_ok=True)
@@ -66,16 +84,38 @@ def generate(out: Path, mb: float) -> dict[str, list[Path]]:
             f.write(",".join(cols) + "\n")
             f.writelines(",".join(str(r.get(c, "")) for c in cols) + "\n" for r in rows)
         tables.append(path)
+    # The inline forms hold as many rows of each table as fit in ``mb`` (rows are longer
+    # inline, where every value carries its key), so all three forms are about the same size.
+    budget = mb * 1e6 - len(json.dumps(head))
+    csv_total = sum(p.stat().st_size for p in tables)
+    cut: dict[str, list[str]] = {}
+    for (name, rows), path in zip(big.items(), tables, strict=True):
+        share, used, keep = budget * path.stat().st_size / csv_total, 0, []
+        for r in rows:
+            text = json.dumps(r, separators=(", ", ": "))
+            used += len(text) + 3
+            if used > share:
+                break
+            keep.append(text)
+        cut[name] = keep
     inline_yaml = out / "inline.yaml"
     with inline_yaml.open("w") as f:
         # One flow mapping per row: the way people write big inline sections.
         f.write(yaml.safe_dump(head, default_flow_style=None, sort_keys=False, width=1000))
-        for name, rows in big.items():
+        for name, texts in cut.items():
             f.write(f"{name}:\n")
-            f.writelines("- " + json.dumps(r, separators=(", ", ": ")) + "\n" for r in rows)
+            f.writelines(f"- {t}\n" for t in texts)
     inline_json = out / "inline.json"
-    inline_json.write_text(json.dumps(dict(head, **big)))
-    return {"yaml+csv": [csv_main, *tables], "inline yaml": [inline_yaml], "inline json": [inline_json]}
+    with inline_json.open("w") as f:
+        f.write(json.dumps(head)[:-1])
+        for name, texts in cut.items():
+            f.write(f', "{name}": [' + ",\n".join(texts) + "]")
+        f.write("}\n")
+    return {
+        "yaml+csv": [csv_main, *tables],
+        "inline yaml": [inline_yaml],
+        "inline json": [inline_json],
+    }
 
 
 CHILD = r"""
@@ -87,7 +127,7 @@ import yaml
 from supplyshock.formats.limits import LoadLimits
 from supplyshock.formats.network import load_network
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 if mode == "ours":
     net = load_network(paths[0], LoadLimits(max_bytes=10**9, max_rows=10**8))
     rows = len(net.lanes) + len(net.bom) + len(net.inventory)
@@ -101,16 +141,18 @@ else:
             rows += sum(1 for _ in csv.reader(io.StringIO(raw.decode())))
         else:
             rows += len(yaml.load(raw, Loader=yaml.CSafeLoader) or {})
-dt = time.perf_counter() - t
+dt, cpu = time.perf_counter() - t, time.process_time() - c
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"s": dt, "base_kb": base, "peak_kb": peak, "rows": rows}))
+print(json.dumps({"s": dt, "cpu": cpu, "base_kb": base, "peak_kb": peak, "rows": rows}))
 """
 
 
 def run_child(mode: str, paths: list[Path]) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, mode, *map(str, paths)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     res: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return res
@@ -121,12 +163,27 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=50.0, help="size of the CSV form, in MB")
     ap.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
     ap.add_argument("--forms", default="yaml+csv,inline yaml,inline json")
+    ap.add_argument("--generate", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.generate is not None:
+        forms = generate(args.generate, args.mb)
+        print(json.dumps({k: [str(p) for p in v] for k, v in forms.items()}))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         out = args.dir or Path(tmp)
-        forms = generate(out, args.mb)
-        print(f"{'form':12} {'MB':>6} {'s':>6} {'MB/s':>6} {'peak MB':>8} {'x size':>6} "
-              f"{'base s':>7} {'base MB':>8} {'t ratio':>7} {'mem ratio':>9}")
+        # Generated in a child: a child started from a big parent inherits its max RSS (Linux
+        # carries the high-water mark across fork and exec), which would hide the load's peak.
+        gen = [sys.executable, __file__, "--generate", str(out), "--mb", str(args.mb)]
+        listed = subprocess.run(gen, capture_output=True, text=True, check=True).stdout
+        forms = {k: [Path(p) for p in v] for k, v in json.loads(listed).items()}
+        print(
+            "wall and CPU seconds of the load in a fresh process; MB/s on CPU time (the wall "
+            "time also counts other processes on a shared machine); peak = max RSS growth"
+        )
+        print(
+            f"{'form':12} {'MB':>5} {'wall s':>6} {'cpu s':>6} {'MB/s':>5} {'peak MB':>7} "
+            f"{'x size':>6} | {'base cpu':>8} {'base MB':>7} | {'cpu ratio':>9} {'mem ratio':>9}"
+        )
         for form in args.forms.split(","):
             paths = forms[form]
             size = sum(p.stat().st_size for p in paths) / 1e6
@@ -134,9 +191,13 @@ def main() -> None:
             base = run_child("base", paths)
             peak = (ours["peak_kb"] - ours["base_kb"]) / 1e3
             bpeak = (base["peak_kb"] - base["base_kb"]) / 1e3
-            print(f"{form:12} {size:6.1f} {ours['s']:6.2f} {size / ours['s']:6.1f} {peak:8.0f} "
-                  f"{peak / size:6.1f} {base['s']:7.2f} {bpeak:8.0f} "
-                  f"{ours['s'] / base['s']:7.2f} {peak / max(bpeak, 1):9.2f}")
+            print(
+                f"{form:12} {size:5.1f} {ours['s']:6.2f} {ours['cpu']:6.2f} "
+                f"{size / ours['cpu']:5.1f} {peak:7.0f} {peak / size:6.1f} | "
+                f"{base['cpu']:8.2f} {bpeak:7.0f} | "
+                f"{ours['cpu'] / base['cpu']:9.2f} {peak / max(bpeak, 1):9.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

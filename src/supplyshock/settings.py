@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     db_lock_timeout_ms: int = Field(default=3000, ge=0)  # 0 = no limit
     # Attempts of one request when PostgreSQL reports a serialization failure or a deadlock.
     db_retry_attempts: int = Field(default=3, ge=1, le=10)
+    # Bounds on one network (main file and its CSV tables, or an upload): docs/formats.md.
+    network_max_bytes: int = Field(default=50_000_000, ge=1)
+    network_max_rows: int = Field(default=1_000_000, ge=1)
+    network_max_depth: int = Field(default=64, ge=2, le=1000)
 
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> Settings:

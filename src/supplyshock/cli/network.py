@@ -48,8 +48,9 @@ def validate(
         )
     else:
         from supplyshock.formats.network import load_network
+        from supplyshock.services.scenarios import load_limits
 
-        net = load_network(path)
+        net = load_network(path, load_limits())
         console.print(
             f"[green]ok[/]: {len(net.sites)} sites, {len(net.parts)} parts, "
             f"{len(net.lanes)} lanes, {len(net.bom)} BOM lines"

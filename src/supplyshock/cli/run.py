@@ -58,7 +58,9 @@ def run(
         bar.update(task, description="loading the measure registry")
         registry = builtin_registry()
         bar.update(task, description=f"loading scenario {scenario}")
-        network = load_network_arg(scenario)
+        from supplyshock.services.scenarios import load_limits
+
+        network = load_network_arg(scenario, load_limits())
         bar.update(task, description="computing exposure")
         report = exposure(network, registry, day)
     console.print(f"[bold]supplyshock[/] database: {url}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from supplyshock.domain.controls import Registry
 from supplyshock.domain.network import Network
+from supplyshock.formats.limits import LoadLimits
 
 _ROOT = Path(str(resources.files(__name__)))
 
@@ -46,12 +47,12 @@ def builtin_network(name: str = "auto-2025") -> Network:
     return load_network(scenario_dir(name) / "network.yaml")
 
 
-def load_network_arg(value: str) -> Network:
-    """A built-in scenario name or a path to a network file."""
+def load_network_arg(value: str, limits: LoadLimits | None = None) -> Network:
+    """A built-in scenario name or a path to a network file (read within ``limits``)."""
     if Path(value).exists():
         from supplyshock.formats.network import load_network
 
-        return load_network(value)
+        return load_network(value, limits or LoadLimits())
     return builtin_network(value)
 
 

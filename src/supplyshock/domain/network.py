@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-6
+# The largest daily requirement of any node that demand and BOM quantities may imply.
+MAX_REQUIREMENT = 1e12
 
 
 class Network(Record):
@@ -87,21 +89,40 @@ class Network(Record):
             if value is not None and value not in known:
                 out.append(Problem(f"unknown {what} {value!r}", path, code="ref"))
 
+        # Membership tested inline: a call per field costs seconds on a million rows.
         for i, s in enumerate(self.sites):
-            ref(("sites", i, "company"), s.company, comp, "company")
+            if s.company not in comp:
+                ref(("sites", i, "company"), s.company, comp, "company")
         for i, p in enumerate(self.parts):
             ref(("parts", i, "maker"), p.maker, comp, "company")
+        bom_seen: dict[tuple[str, str, object], int] = {}
+        sited = "site" in BomLine.model_fields  # getattr on a missing field is slow in pydantic
         for i, b in enumerate(self.bom):
-            ref(("bom", i, "parent"), b.parent, parts, "part")
-            ref(("bom", i, "child"), b.child, parts, "part")
+            # One line per (parent, child) (per site, where a line names one): a repeated pair
+            # is a typo, and the LP's matrix must not hold the same entry twice.
+            key = (b.parent, b.child, getattr(b, "site", None) if sited else None)
+            if key in bom_seen:
+                out.append(
+                    Problem(
+                        f"BOM line {b.parent} -> {b.child} repeats bom[{bom_seen[key]}]: "
+                        "give one line with the total qty",
+                        ("bom", i, "child"),
+                        code="duplicate_line",
+                    )
+                )
+            bom_seen.setdefault(key, i)
+            if b.parent not in parts or b.child not in parts:
+                ref(("bom", i, "parent"), b.parent, parts, "part")
+                ref(("bom", i, "child"), b.child, parts, "part")
             if b.parent == b.child:
                 out.append(
                     Problem("a part cannot contain itself", ("bom", i, "child"), code="cycle")
                 )
         for i, ln in enumerate(self.lanes):
-            ref(("lanes", i, "supplier"), ln.supplier, sites, "site")
-            ref(("lanes", i, "customer"), ln.customer, sites, "site")
-            ref(("lanes", i, "part"), ln.part, parts, "part")
+            if ln.supplier not in sites or ln.customer not in sites or ln.part not in parts:
+                ref(("lanes", i, "supplier"), ln.supplier, sites, "site")
+                ref(("lanes", i, "customer"), ln.customer, sites, "site")
+                ref(("lanes", i, "part"), ln.part, parts, "part")
             if ln.supplier == ln.customer:
                 out.append(
                     Problem("a lane must join two different sites", ("lanes", i, "customer"))
@@ -113,8 +134,9 @@ class Network(Record):
         ]
         for sec, rows in located:
             for i, r in enumerate(rows):
-                ref((sec, i, "site"), r.site, sites, "site")
-                ref((sec, i, "part"), r.part, parts, "part")
+                if r.site not in sites or r.part not in parts:
+                    ref((sec, i, "site"), r.site, sites, "site")
+                    ref((sec, i, "part"), r.part, parts, "part")
         for i, pr in enumerate(self.production):
             ref(("production", i, "capacity_group"), pr.capacity_group, groups, "capacity group")
         for i, a in enumerate(self.alternates):
@@ -123,7 +145,31 @@ class Network(Record):
             ref(("alternates", i, "site"), a.site, sites, "site")
         out += self._share_problems()
         out += self._cycle_problems(parts)
+        if not out:  # requirements need known references and an acyclic BOM
+            out += self._requirement_problems()
         return out
+
+    def _requirement_problems(self) -> list[Problem]:
+        """Demand times BOM quantities beyond MAX_REQUIREMENT a day at some node.
+
+        Each field is bounded, but their product down a deep BOM is not; past ~1e13 a day the
+        survival LP loses precision (HiGHS gives up) and Monte Carlo overflows.
+        """
+        if not self.demand:
+            return []
+        req = self.index.requirements()  # cached: the loader returns this very network
+        (site, part), q = max(req.items(), key=lambda kv: kv[1], default=(("", ""), 0.0))
+        if q <= MAX_REQUIREMENT:
+            return []
+        i = max(range(len(self.demand)), key=lambda k: self.demand[k].per_day)
+        return [
+            Problem(
+                f"demand times BOM quantities needs {q:.3g} units a day of part {part!r} at "
+                f"site {site!r}, more than {MAX_REQUIREMENT:g}: check per_day and BOM qty",
+                ("demand", i, "per_day"),
+                code="bound",
+            )
+        ]
 
     def _share_problems(self) -> list[Problem]:
         total: dict[tuple[str, str], float] = defaultdict(float)

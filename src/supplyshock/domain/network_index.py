@@ -55,7 +55,8 @@ class NetworkIndex:
             inv[(r.site, r.part)] = (
                 r
                 if prev is None
-                else Inventory(
+                # A derived sum, not input: each row was bounded, the total may exceed the bound.
+                else Inventory.model_construct(
                     site=r.site,
                     part=r.part,
                     on_hand=prev.on_hand + r.on_hand,

@@ -8,11 +8,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from supplyshock.domain.codes import check_country, check_element, check_hs_code
 from supplyshock.domain.controls import Source
 
+# Physical bounds (docs/formats.md, "Bounds"). Beyond them a value is a typo or an attack, and
+# products of them (demand x BOM qty x depth) would overflow the LP and Monte Carlo.
+MAX_PER_DAY = 1e9  # units per day: demand, lane and production capacity
+MAX_STOCK = 1e12  # units held or in transit (a thousand days of the largest flow)
+MAX_DAYS = 3650.0  # lead, qualification and recovery times: ten years
+MAX_QTY = 1e6  # BOM quantity and alternate ratio per unit of the parent
+MAX_MARGIN = 1e7  # currency per unit sold
+MAX_KG = 1e6  # kg per unit: part mass and element content
+
 
 class Record(BaseModel):
-    """A network record: immutable, and unknown fields are an error."""
+    """A network record: immutable, unknown fields are an error, numbers must be finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class NetworkMeta(Record):
@@ -40,7 +49,9 @@ class Site(Record):
     company: str
     country: str
     name: str = ""
-    ttr_days: float | None = Field(default=None, ge=0)  # time to recover after a disruption
+    ttr_days: float | None = Field(
+        default=None, ge=0, le=MAX_DAYS
+    )  # time to recover after a disruption
 
     _c = field_validator("country")(lambda v: check_country(v))
 
@@ -55,7 +66,7 @@ class Part(Record):
     maker: str | None = None  # company id of the part's maker (for branded parts)
     family: str | None = None
     unit: str = "piece"
-    mass_kg: float | None = Field(default=None, gt=0)
+    mass_kg: float | None = Field(default=None, gt=0, le=MAX_KG)
     elements: dict[str, float] = Field(default_factory=dict)
     finished: bool = False  # a product sold to the market (vehicles)
 
@@ -66,8 +77,8 @@ class Part(Record):
     def _elements(cls, v: dict[str, float]) -> dict[str, float]:
         out: dict[str, float] = {}
         for k, q in v.items():
-            if q < 0:
-                raise ValueError(f"element {k}: mass must not be negative")
+            if not 0 <= q <= MAX_KG:  # also refuses NaN
+                raise ValueError(f"element {k}: mass must be between 0 and {MAX_KG:g} kg")
             out[check_element(k)] = q
         return out
 
@@ -79,7 +90,7 @@ class Part(Record):
 class BomLine(Record):
     parent: str
     child: str
-    qty: float = Field(gt=0)
+    qty: float = Field(gt=0, le=MAX_QTY)
 
 
 class Lane(Record):
@@ -94,22 +105,22 @@ class Lane(Record):
     customer: str
     part: str
     share: float | None = Field(default=None, ge=0, le=1)
-    capacity_per_day: float | None = Field(default=None, ge=0)
-    lead_time_days: float = Field(default=0, ge=0)
+    capacity_per_day: float | None = Field(default=None, ge=0, le=MAX_PER_DAY)
+    lead_time_days: float = Field(default=0, ge=0, le=MAX_DAYS)
 
 
 class Inventory(Record):
     site: str
     part: str
-    on_hand: float = Field(ge=0)
-    in_transit: float = Field(default=0, ge=0)
+    on_hand: float = Field(ge=0, le=MAX_STOCK)
+    in_transit: float = Field(default=0, ge=0, le=MAX_STOCK)
 
 
 class Demand(Record):
     site: str
     part: str
-    per_day: float = Field(ge=0)
-    margin_per_unit: float = Field(default=0, ge=0)
+    per_day: float = Field(ge=0, le=MAX_PER_DAY)
+    margin_per_unit: float = Field(default=0, ge=0, le=MAX_MARGIN)
 
 
 class Alternate(Record):
@@ -117,9 +128,9 @@ class Alternate(Record):
 
     part: str
     alternate: str
-    qualification_days: float = Field(default=0, ge=0)
+    qualification_days: float = Field(default=0, ge=0, le=MAX_DAYS)
     site: str | None = None
-    ratio: float = Field(default=1.0, gt=0)  # units of alternate per unit of part
+    ratio: float = Field(default=1.0, gt=0, le=MAX_QTY)  # units of alternate per unit of part
 
 
 class Production(Record):
@@ -127,10 +138,10 @@ class Production(Record):
 
     site: str
     part: str
-    capacity_per_day: float | None = Field(default=None, ge=0)
+    capacity_per_day: float | None = Field(default=None, ge=0, le=MAX_PER_DAY)
     capacity_group: str | None = None
 
 
 class CapacityGroup(Record):
     id: str
-    capacity_per_day: float = Field(ge=0)
+    capacity_per_day: float = Field(ge=0, le=MAX_PER_DAY)

@@ -7,7 +7,18 @@ Over HTTP a name is checked against the built-in list and never resolved as a pa
 from __future__ import annotations
 
 from supplyshock.domain.network import Network
+from supplyshock.formats.limits import LoadLimits
 from supplyshock.services.errors import InvalidRequest
+
+
+def load_limits() -> LoadLimits:
+    """The network loader's bounds from the settings (``SUPPLYSHOCK_NETWORK_MAX_*``)."""
+    from supplyshock.settings import get_settings
+
+    s = get_settings()
+    return LoadLimits(
+        max_bytes=s.network_max_bytes, max_rows=s.network_max_rows, max_depth=s.network_max_depth
+    )
 
 
 def network(scenario: str, *, allow_files: bool = False) -> Network:
@@ -16,7 +27,7 @@ def network(scenario: str, *, allow_files: bool = False) -> Network:
 
     if allow_files:
         try:
-            return load_network_arg(scenario)
+            return load_network_arg(scenario, load_limits())
         except KeyError as e:
             raise InvalidRequest("scenario", str(e.args[0])) from None
     if scenario not in scenario_names():

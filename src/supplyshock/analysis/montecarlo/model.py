@@ -296,9 +296,10 @@ def _demand_inputs(
     for s, p in dem_keys:
         dem_in_starts.append(len(dem_in_node))
         for b in idx.children.get(p, []):
-            dem_in_node.append(at[(s, b.child)])
-            dem_in_qty.append(b.qty)
-        if len(dem_in_node) == dem_in_starts[-1]:
+            if (s, b.child) in at:  # no node when nothing is required (demand of 0)
+                dem_in_node.append(at[(s, b.child)])
+                dem_in_qty.append(b.qty)
+        if len(dem_in_node) == dem_in_starts[-1] and (s, p) in at:
             dem_in_node.append(at[(s, p)])  # a bought product: its own stock
             dem_in_qty.append(1.0)
     return (
