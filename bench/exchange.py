@@ -106,7 +106,7 @@ def _seed(base_url: str, db_url: str, args: argparse.Namespace, phase: str) -> d
             operator,
             parts,
             [families[p] for p in parts],
-            f"bench {phase} {uuid.uuid4().hex[:6]}",
+            f"bench {phase} x{uuid.uuid4().hex[:6]}",
         )
         plan_members: list[dict[str, Any]] = []
         twins: list[tuple[str, str, dict[str, Any]]] = []

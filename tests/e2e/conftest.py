@@ -88,7 +88,7 @@ def make_member(client: TestClient, operator: dict[str, str]) -> Callable[[], Me
         res = client.post(
             f"{API}/members",
             json={
-                "name": f"Member {uuid.uuid4().hex[:8]}",
+                "name": f"Member x{uuid.uuid4().hex[:8]}",
                 "contact": "a@b.example",
                 "country": "DE",
             },
@@ -112,7 +112,7 @@ def crisis(client: TestClient, operator: dict[str, str]) -> dict[str, Any]:
     res = client.post(
         f"{API}/crises",
         json={
-            "name": f"Crisis {uuid.uuid4().hex[:8]}",
+            "name": f"Crisis x{uuid.uuid4().hex[:8]}",
             "makers": ["Nexperia"],
             "catalogue": TEST_CATALOGUE,
             "starts_on": (today - timedelta(days=1)).isoformat(),

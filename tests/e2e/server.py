@@ -270,7 +270,7 @@ def make_members(db_url: str, count: int) -> list[SeededMember]:
     from supplyshock.store.db import UnitOfWork, make_engine, make_session_factory
 
     operator = Principal.local_operator()
-    tag = uuid.uuid4().hex[:6]
+    tag = "x" + uuid.uuid4().hex[:6]  # a letter first: "004bbd" alone reads as a price
     out: list[SeededMember] = []
     engine = make_engine(db_url)
     try:

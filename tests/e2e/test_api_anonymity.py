@@ -64,7 +64,7 @@ def test_member_b_learns_nothing_identifying_member_a_from_any_get_endpoint(
     crisis: dict[str, Any],
 ) -> None:
     # A's name and contact are unique, so finding them anywhere is a leak, not a coincidence.
-    tag = uuid.uuid4().hex[:8]
+    tag = "x" + uuid.uuid4().hex[:8]  # a letter first: "004bbd" alone reads as a price
     a_name, a_contact = f"Holder {tag} Semiconductors", f"sales-{tag}@holder.example"
     a, b = _member(client, operator, a_name, a_contact), make_member()
     offer = client.post(

@@ -210,7 +210,7 @@ def test_only_the_operator_extends_the_catalogue(
 def test_a_catalogue_outside_the_crisis_scope_is_refused_and_opens_nothing(
     client: TestClient, operator: dict[str, str]
 ) -> None:
-    name = f"Scoped {uuid.uuid4().hex[:8]}"
+    name = f"Scoped x{uuid.uuid4().hex[:8]}"
     today = datetime.now(UTC).date()
     body = {
         "name": name,

@@ -156,7 +156,7 @@ def test_nul_in_a_query_parameter_is_refused(client: TestClient, operator: dict[
 def test_a_backslash_followed_by_u0000_is_ordinary_text(
     client: TestClient, operator: dict[str, str]
 ) -> None:
-    name = f"Back\\u0000slash {uuid.uuid4().hex[:6]}"  # a backslash, then the letters u0000
+    name = f"Back\\u0000slash x{uuid.uuid4().hex[:6]}"  # a backslash, then the letters u0000
     res = client.post(
         f"{API}/members",
         json={"name": name, "contact": "x@y.example", "country": "DE"},

@@ -13,7 +13,7 @@ from tests.e2e.conftest import API
 def test_operator_adds_reads_and_lists_a_member(
     client: TestClient, operator: dict[str, str]
 ) -> None:
-    name = f"Tier-1 {uuid.uuid4().hex[:8]}"
+    name = f"Tier-1 x{uuid.uuid4().hex[:8]}"
     body = {"name": name, "contact": "buyer@tier1.example", "country": "de"}
     res = client.post(f"{API}/members", json=body, headers=operator)
     assert res.status_code == 201, res.text
@@ -37,7 +37,7 @@ def test_crisis_longer_than_allowed_is_422_naming_the_rule(
     res = client.post(
         f"{API}/crises",
         json={
-            "name": f"C {uuid.uuid4().hex[:8]}",
+            "name": f"C x{uuid.uuid4().hex[:8]}",
             "starts_on": "2025-01-01",
             "ends_on": "2027-01-01",
         },

@@ -98,7 +98,7 @@ def world(
 def _crisis_body(**overrides: Any) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     return {
-        "name": f"Crisis {uuid.uuid4().hex[:8]}",
+        "name": f"Crisis x{uuid.uuid4().hex[:8]}",
         "starts_on": today.isoformat(),
         "ends_on": (today + timedelta(days=30)).isoformat(),
         **overrides,
@@ -145,7 +145,7 @@ def _amend(field: str) -> Send:
 
 def _member(field: str) -> Send:
     def send(w: World, v: str) -> Any:
-        body = {"name": f"M {uuid.uuid4().hex[:6]}", "contact": "a@b.example", "country": "DE"}
+        body = {"name": f"M x{uuid.uuid4().hex[:6]}", "contact": "a@b.example", "country": "DE"}
         return w.client.post(f"{API}/members", json={**body, field: v}, headers=w.operator)
 
     return send

@@ -144,7 +144,7 @@ def make_member(session: Session) -> Callable[..., Principal]:
             session=session,
             actor=OPERATOR,
             data=MemberCreate(
-                name=name or f"Member {uuid.uuid4().hex[:6]}",
+                name=name or f"Member x{uuid.uuid4().hex[:6]}",
                 contact="buyer@example.com",
                 country=country,
             ),
@@ -180,7 +180,7 @@ TEST_CATALOGUE = [
 def make_crisis(session: Session) -> Callable[..., CrisisPublic]:
     def make(**overrides: object) -> CrisisPublic:
         fields: dict[str, object] = {
-            "name": f"Crisis {uuid.uuid4().hex[:6]}",
+            "name": f"Crisis x{uuid.uuid4().hex[:6]}",
             "scope": "Nexperia discretes",
             "makers": ["Nexperia"],
             "part_families": ["discretes"],
