@@ -19,6 +19,7 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from supplyshock import __version__
@@ -27,8 +28,9 @@ from supplyshock.api import install as install_api
 from supplyshock.http.limits import BodySizeLimit, DatabaseRateLimiter, refuse_nul
 from supplyshock.http.transactions import DatabaseSlots, RetryStats, TransactionRetry
 from supplyshock.services.demo import DemoSeed, seed_demo
+from supplyshock.services.registry_store import seed_if_empty
 from supplyshock.settings import Settings, get_settings
-from supplyshock.store.db import make_server_engine, make_session_factory
+from supplyshock.store.db import UnitOfWork, make_server_engine, make_session_factory
 from supplyshock.store.migrate import upgrade
 
 
@@ -63,12 +65,16 @@ def create_app(
         threads.total_tokens = max(threads.total_tokens, settings.db_pool_size + 8)
         if migrate:
             await anyio.to_thread.run_sync(_migrate_once, url)
+            # The registry lives in the database: seed it from the built-in files when empty.
+            await anyio.to_thread.run_sync(_seed_registry, app.state.session_factory)
         from supplyshock.jobs.pool import start_pool  # job workers (docs/jobs.md)
 
         app.state.jobs = await anyio.to_thread.run_sync(start_pool, settings)
+        webhooks = WebhookSender(app.state.session_factory)
         try:
             yield
         finally:
+            webhooks.stop()
             app.state.jobs.stop()
             engine.dispose()
 
@@ -133,6 +139,41 @@ def _install_docs(app: FastAPI) -> None:
 
 # Names the session advisory lock that lets one worker migrate while the others wait.
 _MIGRATE_LOCK_KEY = 0x5355_5050_4D49  # "SUPPMI"
+
+
+class WebhookSender:
+    """Sends due registry notifications by webhook every few seconds, in a daemon thread
+    (services/registry_watch.py retries each with backoff; with several workers each round
+    locks the rows it sends, skipping those another worker holds, on PostgreSQL)."""
+
+    def __init__(self, factory: sessionmaker[Session], every_s: float = 5.0) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self._factory, self._every = factory, every_s
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from supplyshock.services.registry_watch import deliver_due
+
+        while not self._stop.wait(self._every):
+            try:
+                with UnitOfWork(self._factory) as uow:
+                    deliver_due(session=uow.session)
+                    uow.commit()
+            except Exception:  # a bad round must not end the loop; it is logged
+                logging.getLogger(__name__).exception("webhook delivery round failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def _seed_registry(factory: sessionmaker[Session]) -> None:
+    with UnitOfWork(factory) as uow:
+        seed_if_empty(session=uow.session)
+        uow.commit()
 
 
 def _migrate_once(url: str) -> None:

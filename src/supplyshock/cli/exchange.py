@@ -154,6 +154,9 @@ def members_list(as_json: JsonOpt = False) -> None:
 def tokens_issue(
     member: Annotated[str | None, typer.Option(help="Member id the token acts for.")] = None,
     operator: Annotated[bool, typer.Option("--operator", help="An operator token.")] = False,
+    editor: Annotated[
+        bool, typer.Option("--editor", help="A registry editor's token (label: the editor).")
+    ] = False,
     days: Annotated[int, typer.Option(help="Days until it expires (1-366).")] = 90,
     label: Annotated[str, typer.Option(help="A note to tell tokens apart.")] = "",
 ) -> None:
@@ -161,12 +164,11 @@ def tokens_issue(
     from supplyshock.exchange.members import issue_token
     from supplyshock.exchange.schemas import TokenIssue
 
-    if operator == (member is not None):
-        fail("give either --member ID or --operator")
+    if operator + editor + (member is not None) != 1:
+        fail("give one of --member ID, --operator and --editor")
     with _unit_of_work() as uow:
-        data = TokenIssue(
-            role="operator" if operator else "member", member_id=member, days=days, label=label
-        )
+        role = "operator" if operator else "editor" if editor else "member"
+        data = TokenIssue(role=role, member_id=member, days=days, label=label)
         issued = issue_token(session=uow.session, actor=OPERATOR, data=data)
         uow.commit()
     err_console.print(

@@ -157,7 +157,7 @@ def authenticate(token: str, *, session: Session, now: datetime | None = None) -
     if row.expires_at <= (now or utcnow()):
         raise Unauthenticated("token expired")
     return Principal(
-        role="member" if row.role == "member" else "operator",
+        role="member" if row.role == "member" else "editor" if row.role == "editor" else "operator",
         member_id=row.member_id,
         token_id=row.id,
     )

@@ -26,7 +26,7 @@ from supplyshock.domain import text
 from supplyshock.domain.codes import check_country
 from supplyshock.exchange import rules
 
-Role = Literal["operator", "member"]
+Role = Literal["operator", "member", "editor"]
 ListingKind = Literal["offer", "need"]
 ListingStatus = Literal["open", "withdrawn", "expired", "closed"]
 
@@ -82,6 +82,8 @@ class Principal:
         via = f"token:{self.token_id}" if self.token_id else "cli"
         if self.role == "member":
             return f"member:{self.member_id}:{via}"
+        if self.role == "editor":
+            return f"editor:{via}"
         return f"operator:{via}"
 
 

@@ -36,6 +36,8 @@ def owner_of(principal: Principal | None) -> str:
         return LOCAL
     if principal.role == "member":
         return f"member:{principal.member_id}"
+    if principal.role == "editor":  # an editor is not the operator: its jobs are its own
+        return f"editor:{principal.token_id}"
     return "operator"
 
 

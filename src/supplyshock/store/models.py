@@ -35,7 +35,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-TOKEN_ROLES = ("operator", "member")
+TOKEN_ROLES = ("operator", "member", "editor")
 LISTING_KINDS = ("offer", "need")
 LISTING_STATUSES = ("open", "withdrawn", "expired", "closed")
 CRISIS_STATUSES = ("open", "closed")
@@ -82,9 +82,7 @@ class ApiToken(Base):
     __table_args__ = (
         CheckConstraint(_in("role", TOKEN_ROLES), name="role"),
         # A member token without a member would authenticate as nobody in particular.
-        CheckConstraint(
-            "role = 'operator' OR member_id IS NOT NULL", name="member_role_has_member"
-        ),
+        CheckConstraint("role <> 'member' OR member_id IS NOT NULL", name="member_role_has_member"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -350,3 +348,80 @@ class JobRecord(Base):
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+REGISTRY_ENTITIES = ("source", "act", "measure", "carve_out", "event", "observation")
+REGISTRY_STATUSES = ("draft", "published", "rejected")
+REGISTRY_ORIGINS = ("builtin", "editor")
+
+
+class RegistryChange(Base):
+    """One version of one registry entity (docs/registry.md, "The registry in the database").
+
+    Append-only: a draft is a row; its approval or rejection is a new row naming the draft
+    (``draft_seq``, unique, so a draft is decided once even under concurrency). ``recorded_at``
+    is the system time: an ``as_of`` query never sees an editor's change recorded after it.
+    """
+
+    __tablename__ = "registry_changes"
+    __table_args__ = (
+        CheckConstraint(_in("entity", REGISTRY_ENTITIES), name="entity"),
+        CheckConstraint(_in("status", REGISTRY_STATUSES), name="status"),
+        CheckConstraint(_in("origin", REGISTRY_ORIGINS), name="origin"),
+        Index("ix_registry_changes_lookup", "status", "entity", "key"),
+        Index("ix_registry_changes_recorded", "recorded_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))
+    # For a carve-out: its measure's id; for an event: "measure" or "measure/carve-out".
+    parent: Mapped[str] = mapped_column(String(401), default="")
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12))
+    origin: Mapped[str] = mapped_column(String(8))
+    editor: Mapped[str] = mapped_column(String(100))
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    draft_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+WEBHOOK_STATES = ("none", "pending", "delivered", "failed")
+
+
+class RegistryWatch(Base):
+    """A member's watch on a network: newly published registry changes that reach one of its
+    plants become notifications (and webhook calls, signed with ``secret``)."""
+
+    __tablename__ = "registry_watches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    scenario: Mapped[str] = mapped_column(String(64))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # The HMAC key must be readable to sign with: it is shown to the member once, never listed.
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """One message to one member, shown in the UI and, if its watch has one, sent by webhook."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(_in("webhook_state", WEBHOOK_STATES), name="webhook_state"),
+        Index("ix_notifications_due", "webhook_state", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    watch_id: Mapped[str] = mapped_column(ForeignKey("registry_watches.id"))
+    change_seq: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    webhook_state: Mapped[str] = mapped_column(String(10), default="none")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
     """Add the web pages, their static files and plotly.js (from the plotly package) to ``app``."""
     from supplyshock.web.analysis_pages import router as analysis_router
     from supplyshock.web.exchange_pages import router as exchange_router
+    from supplyshock.web.registry_pages import router as registry_router
 
     @app.get(PLOTLY_URL, include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -23,3 +24,4 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(analysis_router)
     app.include_router(exchange_router)
+    app.include_router(registry_router)

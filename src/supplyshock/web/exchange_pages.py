@@ -29,6 +29,7 @@ from supplyshock.exchange.schemas import (
     TokenIssue,
 )
 from supplyshock.http.transactions import database_slot
+from supplyshock.services import registry_watch
 from supplyshock.web.common import (
     COOKIE,
     FormDep,
@@ -88,7 +89,8 @@ def signin(request: Request, form: FormDep) -> Response:
             return render(
                 request, "signin.html", status_code=401, errors={"token": exc.message}, who=None
             )
-    response = _back("/exchange/operator" if who.role == "operator" else "/exchange")
+    pages = {"operator": "/exchange/operator", "editor": "/registry/edit"}
+    response = _back(pages.get(who.role, "/exchange"))
     set_token_cookie(response, token)
     return response
 
@@ -128,6 +130,7 @@ def _member_page(
             session=session, actor=who, pseudonym_key=request.app.state.settings.secret_key
         ),
         crises=open_crises,
+        notifications=registry_watch.list_notifications(session=session, actor=who)[-20:],
         crisis_options=[(c.id, c.name) for c in open_crises],
         region_options=REGION_OPTIONS,
         errors=errors or {},

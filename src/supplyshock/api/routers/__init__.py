@@ -18,7 +18,9 @@ from supplyshock.api.routers import (
     matches,
     members,
     registry,
+    registry_edit,
     tokens,
+    watches,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -31,6 +33,8 @@ ROUTERS: list[APIRouter] = [
     board.router,
     catenax.router,
     registry.router,
+    registry_edit.router,
+    watches.router,
     exposure.router,
     jobs.router,
 ]

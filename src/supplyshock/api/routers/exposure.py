@@ -13,9 +13,10 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
 from supplyshock.analysis.exposure import ExposureReport
-from supplyshock.api.deps import PrincipalDep
+from supplyshock.api.deps import PrincipalDep, SessionDep
 from supplyshock.services.errors import InvalidRequest
 from supplyshock.services.exposure import exposure_report
+from supplyshock.services.registry_store import published_registry
 from supplyshock.services.requests import MeasureSurvivalRequest
 
 router = APIRouter(tags=["analytics"])
@@ -24,6 +25,7 @@ router = APIRouter(tags=["analytics"])
 @router.get("/exposure", response_model=ExposureReport, summary="Exposure of a built-in network")
 def get_exposure(
     _who: PrincipalDep,
+    session: SessionDep,
     on: Annotated[date, Query(alias="date", description="Evaluate the measures on this day.")],
     scenario: Annotated[str, Query(max_length=64, description="A built-in scenario.")] = (
         "auto-2025"
@@ -32,7 +34,9 @@ def get_exposure(
     plant: Annotated[str | None, Query(max_length=64, description="Only this plant.")] = None,
 ) -> ExposureReport:
     # Built-in names only (no allow_files): "../x" must not reach the file system.
-    return exposure_report(scenario=scenario, on=on, as_of=as_of, plant=plant)
+    # The registry as published in the database (and, for as_of, as recorded by then).
+    registry = published_registry(session=session, as_of=as_of)
+    return exposure_report(scenario=scenario, on=on, as_of=as_of, plant=plant, registry=registry)
 
 
 @router.post(

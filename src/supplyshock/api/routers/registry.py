@@ -1,7 +1,9 @@
 """``/registry``: the measure registry's timeline and the in-force check for one shipment.
 
-Read-only and for any authenticated caller; always the built-in registry (no file paths over
-HTTP). Both call the same services as ``supplyshock timeline`` and ``supplyshock check``.
+Reads are for any authenticated caller and use the registry published in the database
+(services/registry_store.py; no file paths over HTTP). They call the same services as
+``supplyshock timeline`` and ``supplyshock check``. Editors record drafts, which a second
+editor approves (routers/registry_edit.py); the change feed is public to every caller.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from supplyshock.api.deps import PrincipalDep
+from supplyshock.api.deps import PrincipalDep, SessionDep
 from supplyshock.api.pagination import Page, PageDep, paginate
-from supplyshock.data import builtin_registry
 from supplyshock.domain.codes import check_country, check_element, check_hs_prefix
 from supplyshock.domain.controls import (
     Certainty,
@@ -23,12 +24,14 @@ from supplyshock.domain.controls import (
     EffectKind,
     Item,
     MeasureKind,
+    Registry,
     Source,
     Staleness,
     TimelineEntry,
 )
 from supplyshock.services import registry as service
 from supplyshock.services.registry import NotInForce, item_hs
+from supplyshock.services.registry_store import published_registry
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
@@ -38,6 +41,7 @@ Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(check
 @router.get("/timeline", response_model=Page[TimelineEntry], summary="Registry events by date")
 def timeline(
     _who: PrincipalDep,
+    session: SessionDep,
     page: PageDep,
     issuer: Annotated[
         str | None, Query(max_length=100, description="Jurisdiction or authority, e.g. CN.")
@@ -55,7 +59,7 @@ def timeline(
     end: Annotated[dt.date | None, Query(alias="to")] = None,
 ) -> Page[TimelineEntry]:
     entries = service.timeline(
-        builtin_registry(),
+        published_registry(session=session),
         start=start,
         end=end,
         issuer=issuer,
@@ -141,8 +145,7 @@ class CheckResult(BaseModel):
     )
 
 
-def _effect_out(e: Effect) -> EffectOut:
-    reg = builtin_registry()
+def _effect_out(reg: Registry, e: Effect) -> EffectOut:
     known = {s.id: s for s in reg.sources}
     fields = asdict(e)
     fields["sources"] = [known[s] for s in e.sources if s in known]
@@ -152,9 +155,11 @@ def _effect_out(e: Effect) -> EffectOut:
 
 
 @router.post("/check", response_model=CheckResult, summary="Measures in force for a shipment")
-def check(data: ShipmentCheck, _who: PrincipalDep) -> CheckResult:
+def check(data: ShipmentCheck, _who: PrincipalDep, session: SessionDep) -> CheckResult:
+    # as_of also hides editors' changes recorded after that day (bitemporal).
+    reg = published_registry(session=session, as_of=data.as_of)
     answer = service.check_shipment(
-        builtin_registry(),
+        reg,
         on=data.date,
         item=data.item(),
         origin=data.origin,
@@ -164,6 +169,6 @@ def check(data: ShipmentCheck, _who: PrincipalDep) -> CheckResult:
     )
     return CheckResult(
         query=data,
-        effects=[_effect_out(e) for e in answer.effects],
+        effects=[_effect_out(reg, e) for e in answer.effects],
         not_in_force=answer.not_in_force,
     )
