@@ -12,6 +12,7 @@ from supplyshock.exchange import audit, catalogue, rules
 from supplyshock.exchange.errors import Conflict, NotFound
 from supplyshock.exchange.matches import expire_matches
 from supplyshock.exchange.members import require_operator
+from supplyshock.exchange.notices import KIND as notices_kind
 from supplyshock.exchange.schemas import CrisisCreate, CrisisPublic, Principal
 from supplyshock.store.models import (
     BoardEpoch,
@@ -20,6 +21,7 @@ from supplyshock.store.models import (
     ListingPart,
     Match,
     Member,
+    Notification,
     utcnow,
 )
 
@@ -206,6 +208,17 @@ def purge_expired(*, session: Session, now: datetime | None = None) -> PurgeRepo
             )
         )
         session.execute(delete(Match).where(Match.crisis_id == crisis.id))
+        # Exchange notices name the crisis's matches and, once revealed, a counterpart's
+        # contact: they go with the matches (payloads are JSON, so filtered here, not in SQL).
+        notices = [
+            n.id
+            for n in session.scalars(select(Notification).where(Notification.change_seq == 0))
+            if n.payload.get("kind") == notices_kind and n.payload.get("crisis_id") == crisis.id
+        ]
+        for start in range(0, len(notices), 500):
+            session.execute(
+                delete(Notification).where(Notification.id.in_(notices[start : start + 500]))
+            )
         # The board's history holds per-member quantities: it goes with the listings.
         session.execute(delete(BoardEpoch).where(BoardEpoch.crisis_id == crisis.id))
         session.execute(delete(ListingPart).where(ListingPart.crisis_id == crisis.id))

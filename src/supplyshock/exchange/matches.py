@@ -30,7 +30,7 @@ from supplyshock.domain.exchange import (
     StaleVersion,
     check_version,
 )
-from supplyshock.exchange import audit, policy
+from supplyshock.exchange import audit, notices, policy
 from supplyshock.exchange.errors import Conflict, RuleViolation
 from supplyshock.exchange.match_views import (
     CounterpartView,
@@ -101,16 +101,21 @@ def accept_match(
         action = match.accept(side, now, offer, need)
     except ExchangeRuleError as e:
         raise _rule(e) from e
-    return _record(
-        session,
-        actor,
-        (match,),
-        match,
-        action,
-        {"state": match.state},
-        now,
-        pseudonym_key,
+    answer = _record(
+        session, actor, (match,), match, action, {"state": match.state}, now, pseudonym_key
     )
+    # The other party hears of an acceptance; both hear of the reveal (same transaction).
+    other = need.member_id if side == "offer" else offer.member_id
+    revealed = match.state == "revealed"
+    notices.notify(
+        session,
+        "revealed" if revealed else "accepted",
+        match,
+        members=[offer.member_id, need.member_id] if revealed else [other],
+        now=now,
+        pseudonym_key=pseudonym_key,
+    )
+    return answer
 
 
 def decline_match(
@@ -220,6 +225,8 @@ def expire_matches(*, session: Session, now: datetime | None = None) -> list[str
             now=now,
         )
         expired.append(match.id)
+    # Matches still alive but expiring within 24 h: one notice each, once.
+    notices.warn_expiring(session, now=now)
     return expired
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from supplyshock.domain.exchange import Listing, Match
-from supplyshock.exchange import audit, policy, rules
+from supplyshock.exchange import audit, notices, policy, rules
 from supplyshock.exchange.allocation import DEFAULT_FLOOR_SHARE, Demand, Supply, allocate
 from supplyshock.exchange.candidates import candidate_ids
 from supplyshock.exchange.errors import Conflict, RuleViolation
@@ -56,12 +56,17 @@ def match_listing(
     me = policy.listing_for_matching(actor, repository(session).get_listing(listing_id), listing_id)
     if me.status != "open":
         raise RuleViolation(f"listing is {me.status}, not open", code="not_open")
-    created = _propose(session, actor, me, now, floor_share)
+    created = _propose(session, actor, me, now, floor_share, pseudonym_key)
     return [view(session, m, me.member_id, pseudonym_key=pseudonym_key) for m in created]
 
 
 def _propose(
-    session: Session, actor: Principal, me: Listing, now: datetime, floor_share: float
+    session: Session,
+    actor: Principal,
+    me: Listing,
+    now: datetime,
+    floor_share: float,
+    pseudonym_key: str | None = None,
 ) -> list[Match]:
     """Pair ``me`` with its compatible counterparts; the caller checked who may ask."""
     found = candidate_ids(session, me, now)
@@ -106,6 +111,16 @@ def _propose(
             },
             now=now,
         )
+        # Both parties hear of it, in this transaction (docs/exchange.md, notifications).
+        offer_holder, need_holder = rows[match.offer_id].member_id, rows[match.need_id].member_id
+        notices.notify(
+            session,
+            "proposed",
+            match,
+            members=[offer_holder, need_holder],
+            now=now,
+            pseudonym_key=pseudonym_key,
+        )
     return created
 
 
@@ -126,12 +141,17 @@ def match_written(
 
 
 def create_and_match(
-    *, session: Session, actor: Principal, data: ListingCreate, now: datetime | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    data: ListingCreate,
+    now: datetime | None = None,
+    pseudonym_key: str | None = None,
 ) -> ListingPublic:
     """Create a listing and match it against the open pool in the same unit of work."""
     now = now or utcnow()
     me = new_listing(session=session, actor=actor, data=data, now=now)
-    _propose(session, actor, me, now, DEFAULT_FLOOR_SHARE)
+    _propose(session, actor, me, now, DEFAULT_FLOOR_SHARE, pseudonym_key)
     return public(me)
 
 
@@ -142,12 +162,13 @@ def update_and_match(
     listing_id: str,
     data: ListingUpdate,
     now: datetime | None = None,
+    pseudonym_key: str | None = None,
 ) -> ListingPublic:
     """Amend a listing and match what it now offers or needs against the open pool."""
     now = now or utcnow()
     me = amend_listing(session=session, actor=actor, listing_id=listing_id, data=data, now=now)
     if me.status == "open":
-        _propose(session, actor, me, now, DEFAULT_FLOOR_SHARE)
+        _propose(session, actor, me, now, DEFAULT_FLOOR_SHARE, pseudonym_key)
     return public(me)
 
 

@@ -168,7 +168,12 @@ def create_listing(request: Request, form: FormDep) -> Response:
             return _to_signin()
         try:
             data = ListingCreate.model_validate(_listing_data(form, LISTING_FIELDS))
-            listing = matching.create_and_match(session=uow.session, actor=who, data=data)
+            listing = matching.create_and_match(
+                session=uow.session,
+                actor=who,
+                data=data,
+                pseudonym_key=request.app.state.settings.secret_key,
+            )
         except ValidationError as exc:
             errors = field_errors(exc)
         except ExchangeError as exc:
@@ -210,7 +215,11 @@ def amend(request: Request, listing_id: Id, form: FormDep) -> Response:
         try:
             data = ListingUpdate.model_validate(_listing_data(form, fields))
             matching.update_and_match(
-                session=uow.session, actor=who, listing_id=listing_id, data=data
+                session=uow.session,
+                actor=who,
+                listing_id=listing_id,
+                data=data,
+                pseudonym_key=request.app.state.settings.secret_key,
             )
         except ValidationError as exc:
             errors = field_errors(exc)

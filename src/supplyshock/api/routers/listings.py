@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from supplyshock.api.deps import PrincipalDep, SessionDep
 from supplyshock.api.pagination import Page, PageDep, paginate
+from supplyshock.api.routers.matches import KeyDep
 from supplyshock.exchange import listings, matching
 from supplyshock.exchange.schemas import (
     ListingCreate,
@@ -31,8 +32,11 @@ ListingId = Annotated[str, Path(min_length=1, max_length=32)]
     status_code=status.HTTP_201_CREATED,
     summary="Create an offer or a need; it is matched against the open pool at once",
 )
-def create_listing(data: ListingCreate, session: SessionDep, who: PrincipalDep) -> ListingPublic:
-    return matching.create_and_match(session=session, actor=who, data=data)
+def create_listing(
+    data: ListingCreate, session: SessionDep, who: PrincipalDep, key: KeyDep
+) -> ListingPublic:
+    # The key names the counterpart in the new matches' notifications, as GET /matches does.
+    return matching.create_and_match(session=session, actor=who, data=data, pseudonym_key=key)
 
 
 @router.get("", response_model=Page[ListingPublic], summary="My listings, newest first")
@@ -58,9 +62,11 @@ def get_my_listing(session: SessionDep, who: PrincipalDep, listing_id: ListingId
     summary="Amend an open listing and match it again (send `version` to refuse a stale write)",
 )
 def update_listing(
-    data: ListingUpdate, session: SessionDep, who: PrincipalDep, listing_id: ListingId
+    data: ListingUpdate, session: SessionDep, who: PrincipalDep, key: KeyDep, listing_id: ListingId
 ) -> ListingPublic:
-    return matching.update_and_match(session=session, actor=who, listing_id=listing_id, data=data)
+    return matching.update_and_match(
+        session=session, actor=who, listing_id=listing_id, data=data, pseudonym_key=key
+    )
 
 
 @router.post("/{listing_id}/withdraw", response_model=ListingPublic, summary="Withdraw a listing")
