@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -49,6 +49,7 @@ def _page(
     errors: dict[str, dict[str, str]] | None = None,
     forms: dict[str, dict[str, str]] | None = None,
     notice: str | None = None,
+    refused: bool = False,
     status_code: int = 200,
 ) -> Response:
     reg = store.published_registry(session=session)
@@ -63,6 +64,7 @@ def _page(
         errors=errors or {"source": {}, "event": {}},
         forms=forms or {"source": {}, "event": {}},
         notice=notice,
+        refused=refused,
     )
 
 
@@ -75,21 +77,58 @@ def _to_signin() -> Response:
 
 
 @router.get("")
-def editor_page(request: Request) -> Response:
+def editor_page(
+    request: Request,
+    drafted: Annotated[int | None, Query(ge=1)] = None,
+    published: Annotated[int | None, Query(ge=1)] = None,
+    rejected: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
     with unit_of_work(request) as uow:
         who = _signed_in(request, uow.session)
-        return _page(request, uow.session, who) if who else _to_signin()
+        if who is None:
+            return _to_signin()
+        notice = None
+        if drafted:
+            notice = f"Draft {drafted} recorded. It is published once a second editor approves it."
+        elif published:
+            # The change just published (the redirect names its seq), to say what it was.
+            done = store.list_changes(session=uow.session, after=published - 1, limit=1)
+            if done and done[0].seq == published:
+                notice = f"Change {published} published: {_what(done[0])}. Checks use it now."
+        elif rejected:
+            notice = f"Draft closed unpublished (change {rejected})."
+        return _page(request, uow.session, who, notice=notice)
 
 
-def _located(exc: Exception) -> dict[str, str]:
+def _what(change: store.ChangePublic) -> str:
+    return f"{change.entity} {change.key}" + (f" of {change.parent}" if change.parent else "")
+
+
+def _located(exc: Exception, fields: tuple[str, ...]) -> dict[str, str]:
     """Errors by form field, from the body's validation or the registry's reference checks."""
     if isinstance(exc, ValidationError):
-        return field_errors(exc)
-    out: dict[str, str] = {}
+        out = field_errors(exc)
+        # A check across fields ("'until' must be after 'effective'") belongs at the first
+        # field it names, where the editor will fix it, not above the form.
+        msg = out.get("__all__", "")
+        named = next((f for f in fields if f"'{f}'" in msg), None)
+        if named and named not in out:
+            out[named] = out.pop("__all__")
+        return {k: _plain(v) for k, v in out.items()}
+    out = {}
     for d in getattr(exc, "details", ()):
         loc = d["loc"][1:] if d["loc"][:1] == ["body"] else d["loc"]
         out.setdefault(loc[0] if loc else "__all__", d["message"])
     return out or {"__all__": getattr(exc, "message", str(exc))}
+
+
+def _plain(message: str) -> str:
+    """Pydantic's wording, where an editor would not know what to type, in the form's terms."""
+    if message.startswith("Input should be a valid date"):
+        return "not a date: write YYYY-MM-DD, e.g. 2026-11-30"
+    if message.startswith("List should have at least 1 item"):
+        return "name at least one source id"
+    return message
 
 
 def _draft(request: Request, form: dict[str, str], kind: str) -> Response:
@@ -114,7 +153,7 @@ def _draft(request: Request, form: dict[str, str], kind: str) -> Response:
         except (ValidationError, ExchangeError) as exc:
             uow.rollback()
             errors: dict[str, dict[str, str]] = {"source": {}, "event": {}}
-            errors[kind] = _located(exc)
+            errors[kind] = _located(exc, fields)
             forms = {"source": {}, "event": {}, kind: form}
             return _page(request, uow.session, who, errors=errors, forms=forms, status_code=422)
         uow.commit()
@@ -139,16 +178,17 @@ def decide(request: Request, seq: Seq, decision: str, form: FormDep) -> Response
             return _to_signin()
         try:
             if decision == "approve":
-                drafts_service.approve_draft(session=uow.session, actor=who, draft_seq=seq)
+                done = drafts_service.approve_draft(session=uow.session, actor=who, draft_seq=seq)
             elif decision == "reject":
                 reason = form.get("reason", "").strip() or "rejected"
-                drafts_service.reject_draft(
+                done = drafts_service.reject_draft(
                     session=uow.session, actor=who, draft_seq=seq, reason=reason
                 )
             else:
                 return Response(status_code=404)
         except ExchangeError as exc:
             uow.rollback()
-            return _page(request, uow.session, who, notice=exc.message, status_code=409)
+            notice = f"Draft {seq} was not {decision}d: {exc.message}."
+            return _page(request, uow.session, who, notice=notice, refused=True, status_code=409)
         uow.commit()
-    return RedirectResponse("/registry/edit", status_code=303)
+    return RedirectResponse(f"/registry/edit?{done.status}={done.seq}", status_code=303)
