@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from supplyshock.data import builtin_registry
 from supplyshock.domain.controls import Item
-from supplyshock.exchange.errors import Forbidden
+from supplyshock.exchange.errors import Conflict, Forbidden
 from supplyshock.exchange.schemas import Principal
 from supplyshock.formats.registry import load_registry
 from supplyshock.services import registry_drafts as drafts
 from supplyshock.services import registry_store as store
 from supplyshock.services.registry import check_shipment
 from supplyshock.services.registry_io import export_registry, import_registry
-from supplyshock.store.models import RegistryChange
+from supplyshock.store.db import UnitOfWork, make_session_factory
+from supplyshock.store.models import AuditEntry, Notification, RegistryChange
+from tests.integration.test_exchange_concurrency import _wait_until_blocked_on_a_lock
 
 OPERATOR = Principal.local_operator()
 ALICE = Principal(role="editor", token_id="alice")
@@ -117,3 +121,37 @@ def test_export_validates_and_imports_back(session: Session, tmp_path: Path) -> 
     drafts.approve_draft(session=session, actor=BOB, draft_seq=made[0].seq)
     reg = store.published_registry(session=session)
     assert reg.measure(doc["measures"][0]["id"]).title == "Retitled"
+
+
+def test_two_editors_approving_one_draft_at_once_publish_it_once(engine: Engine) -> None:
+    """Bob and Carol approve Alice's draft at the same moment on PostgreSQL: the decision's
+    unique ``draft_seq`` makes Carol's insert wait for Bob's transaction and then fail, so the
+    draft is published once, by Bob. (SQLite serialises whole transactions: no race there.)"""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises whole transactions: the race cannot happen there")
+    carol = Principal(role="editor", token_id="carol")
+    factory = make_session_factory(engine)
+    try:
+        with UnitOfWork(factory) as uow:
+            seq = _new_source(uow.session, ALICE, "race-src")
+            uow.commit()
+
+        def approve(who: Principal) -> None:
+            with UnitOfWork(factory) as uow:
+                drafts.approve_draft(session=uow.session, actor=who, draft_seq=seq, now=RECORDED)
+                uow.commit()
+
+        with ThreadPoolExecutor(1) as pool, UnitOfWork(factory) as first:
+            drafts.approve_draft(session=first.session, actor=BOB, draft_seq=seq, now=RECORDED)
+            pending = pool.submit(approve, carol)
+            _wait_until_blocked_on_a_lock(engine, 1)
+            first.commit()
+            with pytest.raises((IntegrityError, Conflict)):
+                pending.result(timeout=30)
+        with factory() as s:
+            decided = s.scalars(select(RegistryChange).where(RegistryChange.draft_seq == seq)).all()
+            assert [(d.status, d.approved_by) for d in decided] == [("published", BOB.actor)]
+    finally:
+        with engine.begin() as conn:
+            for model in (Notification, RegistryChange, AuditEntry):
+                conn.execute(delete(model))
