@@ -40,6 +40,8 @@ _SETTLED = (
     highspy.HighsModelStatus.kUnboundedOrInfeasible,
     highspy.HighsModelStatus.kInfeasible,
 )
+# What run() tries, in order, when HiGHS ends in neither an optimum nor a verdict (see _rescue).
+_RESCUES: tuple[dict[str, Any], ...] = ({}, {"presolve": "on"}, {"simplex_scale_strategy": 0})
 _Basis = tuple[IntArray, np.ndarray, IntArray, np.ndarray, int]
 
 
@@ -234,15 +236,33 @@ class Region:
             self.h.changeRowsBounds(q, self.row_idx, np.full(q, -_HINF), rhs[self.qrows])
         self.stock_zeroed = mode.zero_stock
 
+    def _rescue(self) -> Any:
+        """Solve again when HiGHS gave up: cold (a warm start it could not use), then with
+        presolve, then without scaling. Badly scaled networks need the last two (demand of
+        3e5/day times BOM quantities in the hundreds over recovery times of years left the
+        scaled simplex at "Unknown"). The solver's options are restored afterwards."""
+        status = self.h.getModelStatus()
+        for options in _RESCUES:
+            saved = {name: self.h.getOptionValue(name)[1] for name in options}
+            for name, value in options.items():
+                self.h.setOptionValue(name, value)
+            try:
+                self.h.clearSolver()
+                self.h.run()
+                status = self.h.getModelStatus()
+            finally:
+                for name, value in saved.items():
+                    self.h.setOptionValue(name, value)
+            if status in _SETTLED:
+                break
+        return status
+
     def run(self, mode: Mode) -> tuple[float, IntArray]:
         """Solve; return (t, outside columns whose rows must join), t = inf if unbounded."""
         self.h.run()
         status = self.h.getModelStatus()
         if status not in _SETTLED:
-            # A warm start HiGHS could not use (rare): forget the basis and solve cold.
-            self.h.clearSolver()
-            self.h.run()
-            status = self.h.getModelStatus()
+            status = self._rescue()
         if status in (
             highspy.HighsModelStatus.kUnbounded,
             highspy.HighsModelStatus.kUnboundedOrInfeasible,
