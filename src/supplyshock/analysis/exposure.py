@@ -101,6 +101,35 @@ class MeasureReach:
     paths: int
     at_risk_paths: int  # paths on which this measure's ban or licence hits a lane
     carve_outs: tuple[str, ...] = ()
+    # Whether the measure's state that day rests on a scheduled change no source confirms
+    # (a suspension's end, a phase-in), and whether the day lies past the measure's last
+    # review: a plant's plan should not treat either as settled.
+    certainty: str = "confirmed"  # or "scheduled_unconfirmed"
+    uncertainty: str | None = None
+    last_reviewed: date | None = None
+    staleness: str = "current"  # "stale" past the last review, or "never_reviewed"
+    staleness_warning: str | None = None
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.certainty == "scheduled_unconfirmed"
+
+    @property
+    def stale(self) -> bool:
+        return self.staleness == "stale"
+
+    def caveat(self) -> str:
+        """The plain-words note shown next to the measure; empty when there is nothing to say."""
+        if not self.unconfirmed and self.staleness == "current":
+            return ""
+        bits = []
+        if self.unconfirmed:
+            bits.append(f"scheduled, unconfirmed: {self.uncertainty or 'no source confirms it'}")
+        reviewed = self.last_reviewed.isoformat() if self.last_reviewed else "never"
+        bits.append(f"last reviewed {reviewed}")
+        if self.stale:
+            bits.append("the date asked about is past the last review")
+        return " — ".join(bits)
 
 
 @dataclass(frozen=True)
@@ -180,6 +209,7 @@ class _Tally:
     carve_outs: set[str] = field(default_factory=set)
 
     def reach(self) -> MeasureReach:
+        e = self.first
         return MeasureReach(
             measure_id=self.first.measure_id,
             title=self.first.title,
@@ -188,6 +218,11 @@ class _Tally:
             paths=len(self.paths),
             at_risk_paths=len(self.risk_paths),
             carve_outs=tuple(sorted(self.carve_outs)),
+            certainty=e.certainty,
+            uncertainty=e.uncertainty,
+            last_reviewed=e.last_reviewed,
+            staleness=e.staleness,
+            staleness_warning=e.staleness_warning,
         )
 
 
@@ -219,6 +254,8 @@ class _Walker:
             for hop in p.hops:
                 for e in hop.effects:
                     t = tallies.setdefault(e.measure_id, _Tally(e))
+                    if e.certainty != "confirmed":
+                        t.first = e  # report the doubt if any lane's state rests on it
                     t.kinds.add(e.effect)
                     t.paths.add(n)
                     if e.carve_out:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from supplyshock.analysis.exposure import ExposurePath, ExposureReport, Hop
+from supplyshock.analysis.exposure import ExposurePath, ExposureReport, Hop, MeasureReach
 from supplyshock.cli._common import app, checked, console, emit_csv, emit_json, fail, parse_date
 from supplyshock.data import load_registry_arg
 from supplyshock.domain.controls import Effect
@@ -35,6 +35,9 @@ CSV_HEADER = (
     "crosses_border",
     "lane_share",
     "effects",
+    "unconfirmed_measures",
+    "stale_measures",
+    "last_reviewed",
 )
 
 
@@ -87,6 +90,31 @@ def _effects_text(effects: tuple[Effect, ...]) -> str:
     return "; ".join(f"{e.measure_id}: {e.describe()}" for e in effects)
 
 
+def _doubt_cells(effects: tuple[Effect, ...]) -> list[str]:
+    """Which of a hop's measures rest on an unconfirmed scheduled change, which are asked about
+    past their last review, and each measure's last review (``id=date``), ``;``-separated."""
+    unconfirmed = [e.measure_id for e in effects if e.certainty == "scheduled_unconfirmed"]
+    stale = [e.measure_id for e in effects if e.staleness != "current"]
+    reviewed = [
+        f"{e.measure_id}={e.last_reviewed.isoformat() if e.last_reviewed else 'never'}"
+        for e in effects
+    ]
+    return [";".join(unconfirmed), ";".join(stale), ";".join(reviewed)]
+
+
+def _measure_line(m: MeasureReach) -> str:
+    text = f"{m.measure_id} ({', '.join(m.effects)})"
+    flags = []
+    if m.unconfirmed:
+        flags.append("scheduled, unconfirmed")
+    if m.staleness != "current":
+        reviewed = m.last_reviewed.isoformat() if m.last_reviewed else "never"
+        flags.append(f"stale: last reviewed {reviewed}")
+    elif m.unconfirmed and m.last_reviewed:
+        flags.append(f"last reviewed {m.last_reviewed.isoformat()}")
+    return text + (f" [yellow]{'; '.join(flags)}[/]" if flags else "")
+
+
 def _num(x: float | None, digits: int = 4) -> str:
     return "" if x is None else f"{x:.{digits}g}"
 
@@ -118,6 +146,7 @@ def csv_rows(report: ExposureReport) -> list[list[object]]:
                         hop.crosses_border,
                         _num(hop.lane_share),
                         _effects_text(hop.effects),
+                        *_doubt_cells(hop.effects),
                     ]
                 )
     return rows
@@ -154,9 +183,7 @@ def show(report: ExposureReport, *, all_paths: bool = False, paths: bool = True)
             min_width=26 if col.startswith("Measures") else None,
         )
     for pe in report.products:
-        measures = (
-            "\n".join(f"{m.measure_id} ({', '.join(m.effects)})" for m in pe.measures) or "none"
-        )
+        measures = "\n".join(_measure_line(m) for m in pe.measures) or "none"
         risk = _pct(pe.share_at_risk)
         summary.add_row(
             f"{pe.plant} ({pe.plant_country})",
@@ -167,6 +194,10 @@ def show(report: ExposureReport, *, all_paths: bool = False, paths: bool = True)
             measures,
         )
     console.print(summary)
+    notes = {m.measure_id: m.caveat() for pe in report.products for m in pe.measures}
+    for mid, note in sorted(notes.items()):
+        if note:
+            console.print(f"  [yellow]note[/] {mid}: {note}", highlight=False)
     if not paths:
         return
     for pe in report.products:

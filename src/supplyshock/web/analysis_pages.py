@@ -14,11 +14,13 @@ from starlette.responses import Response
 
 from supplyshock.data import builtin_network, builtin_registry, scenario_names
 from supplyshock.domain.codes import check_element, check_hs_prefix
-from supplyshock.domain.controls import MeasureKind
+from supplyshock.domain.controls import MeasureKind, Registry
 from supplyshock.exchange.errors import NotFound
+from supplyshock.exchange.schemas import Principal
 from supplyshock.jobs.records import owner_of
 from supplyshock.services import registry as registry_service
 from supplyshock.services.errors import InvalidRequest
+from supplyshock.services.registry_store import published_registry
 from supplyshock.services.requests import MonteCarloRequest, SurvivalRequest
 from supplyshock.web import charts
 from supplyshock.web import jobs as web_jobs
@@ -51,11 +53,21 @@ def home(request: Request) -> Response:
     )
 
 
+def _registry_and_who(request: Request) -> tuple[Registry, Principal | None]:
+    """The published registry (the built-in files while the database holds no change) and
+    who is signed in (the header links the editor's page for an editor)."""
+    with unit_of_work(request) as uow:
+        registry = published_registry(session=uow.session)
+        who = principal_from_cookie(request, uow.session)
+    return registry, who
+
+
 @router.get("/timeline")
 def timeline(
     request: Request, issuer: Text = "", kind: Text = "", element: Text = "", hs: Text = ""
 ) -> Response:
-    registry = builtin_registry()
+    # The registry as published in the database, like the API: an editor's change shows here.
+    registry, who = _registry_and_who(request)
     errors: dict[str, str] = {}
     checked: dict[str, str | None] = {}
     for name, value, check in (("element", element, check_element), ("hs", hs, check_hs_prefix)):
@@ -88,6 +100,7 @@ def timeline(
         errors=errors,
         form={"issuer": issuer, "kind": kind, "element": element, "hs": hs},
         kind_options=[(k, k) for k in kinds],
+        who=who,
     )
 
 
@@ -107,8 +120,10 @@ def exposure_page(
         errors["date"] = "a date as YYYY-MM-DD"
         day = dt.date.today()
     context: dict[str, Any] = {"errors": errors, "form": {"scenario": scenario, "date": on}}
+    registry, who = _registry_and_who(request)
+    context["who"] = who
     try:
-        report = exposure_report(scenario=scenario, on=day)
+        report = exposure_report(scenario=scenario, on=day, registry=registry)
     except NotFound as e:
         errors["scenario"] = e.message
     if not errors:
