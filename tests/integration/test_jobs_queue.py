@@ -208,3 +208,34 @@ def test_a_worker_with_a_dask_scheduler_gives_the_local_numbers(
     job = state(factory, job_id)
     assert job.state == "done", job.error
     assert job.result == local
+
+
+def test_a_worker_reads_the_registry_published_in_the_database(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supplyshock.exchange.schemas import Principal
+    from supplyshock.jobs import pool as pool_module
+    from supplyshock.services import registry_drafts as drafts
+    from supplyshock.services import registry_store as store
+
+    alice = Principal(role="editor", token_id="alice")
+    bob = Principal(role="editor", token_id="bob")
+    with UnitOfWork(factory) as uow:
+        store.sync_registry(session=uow.session, actor=Principal.local_operator())
+        body = {"id": "jobs-src", "publisher": "Gazette", "title": "T", "published": "2026-11-30"}
+        seq = drafts.create_draft(session=uow.session, actor=alice, entity="source", body=body).seq
+        drafts.approve_draft(session=uow.session, actor=bob, draft_seq=seq)
+        uow.commit()
+    seen: list[object] = []
+
+    def fake_execute(kind: str, params: dict[str, object], **kw: object) -> dict[str, object]:
+        seen.append(kw["registry"])
+        return {"scenarios": []}
+
+    monkeypatch.setattr(pool_module, "execute", fake_execute)
+    job_id = submit(factory, "local")
+    assert WorkerPool(factory, threads=0).run_one() is True
+    assert state(factory, job_id).state == "done"
+    [registry] = seen
+    # The source an editor published is in what the job ran on; the built-in files lack it.
+    assert "jobs-src" in [s.id for s in registry.sources]  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from supplyshock.domain.controls import Registry
 from supplyshock.jobs.records import Kind
 from supplyshock.services.requests import MonteCarloRequest, SurvivalRequest
 
@@ -58,8 +59,13 @@ def execute(
     scheduler: str | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    registry: Registry | None = None,
 ) -> dict[str, Any]:
-    """Run one job's request; the JSON document of its result."""
+    """Run one job's request; the JSON document of its result.
+
+    ``registry`` is the measure registry the run reads (the worker passes the one published
+    in the database; None: the built-in files).
+    """
     if kind == "survival":
         from supplyshock.services.survival import rank_survival
 
@@ -75,7 +81,12 @@ def execute(
 
         req = MonteCarloRequest.model_validate(params)
         out = run_scenarios(
-            req, workers=workers, scheduler=scheduler, progress=progress, keep_traces=req.figures
+            req,
+            registry=registry,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            keep_traces=req.figures,
         )
         doc = out.document()
         if req.figures and out.first is not None:

@@ -162,7 +162,19 @@ class WorkerPool:
         state: records.State = "done"
         result, error = None, None
         try:
-            result = execute(kind, dict(params), scheduler=self._scheduler, progress=progress)
+            # The registry as published in the database when the job starts, as the API's
+            # check and exposure read it (the built-in files while nothing is published).
+            from supplyshock.services.registry_store import published_registry
+
+            with UnitOfWork(self._factory) as uow:
+                registry = published_registry(session=uow.session)
+            result = execute(
+                kind,
+                dict(params),
+                scheduler=self._scheduler,
+                progress=progress,
+                registry=registry,
+            )
         except JobCancelled:
             state = "cancelled"
         except Exception as exc:  # recorded on the job: the worker must outlive a bad run
